@@ -1,0 +1,2 @@
+//! Runs the WorkOS emulator on its own (being written).
+fn main() {}

@@ -1,0 +1,324 @@
+//! The WorkOS HTTP client: configuration, transport (retries, idempotency), errors, pagination.
+
+mod error;
+mod pagination;
+mod transport;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+pub use error::{
+    ApiError, ConfigError, EmailVerificationRequired, Error, FieldError, MfaChallenge,
+    MfaEnrollment, OrganizationAuthenticationMethodsRequired, OrganizationSelectionRequired,
+    SsoRequired,
+};
+pub(crate) use pagination::paginate;
+pub use pagination::{ListMetadata, Order, Page, PageParams};
+pub(crate) use transport::Endpoint;
+
+use crate::SecretString;
+use crate::user_management::UserManagement;
+
+/// The default WorkOS API base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.workos.com";
+
+/// The result type of every client call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A WorkOS API client.
+///
+/// Cheap to clone (an `Arc` inside): build one at startup and share it.
+///
+/// ```
+/// use authkit_axum::Client;
+///
+/// let client = Client::builder()
+///     .api_key("sk_test_123")
+///     .client_id("client_123")
+///     .build()
+///     .expect("valid configuration");
+/// assert_eq!(client.base_url().as_str(), "https://api.workos.com/");
+/// assert_eq!(client.client_id(), "client_123");
+/// // The key never shows in debug output.
+/// assert!(!format!("{client:?}").contains("sk_test_123"));
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: Url,
+    pub(crate) api_key: Option<SecretString>,
+    pub(crate) client_id: String,
+    pub(crate) max_retries: u32,
+    pub(crate) retry_base_delay: Duration,
+    pub(crate) max_retry_delay: Duration,
+    pub(crate) idempotency_keys: bool,
+    pub(crate) user_agent: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url.as_str())
+            .field("client_id", &self.inner.client_id)
+            .field("api_key", &self.inner.api_key)
+            .field("max_retries", &self.inner.max_retries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts building a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Builds a client from the environment: `WORKOS_API_KEY`, `WORKOS_CLIENT_ID` and the
+    /// optional `WORKOS_BASE_URL`.
+    ///
+    /// ```
+    /// // With no variables set this is a clear error, never a panic.
+    /// # unsafe { std::env::remove_var("WORKOS_API_KEY"); }
+    /// let err = authkit_axum::Client::from_env().unwrap_err();
+    /// assert!(err.to_string().contains("WORKOS_API_KEY"));
+    /// ```
+    pub fn from_env() -> Result<Client, ConfigError> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// The User Management API (AuthKit): users, authentication, memberships, invitations, ...
+    pub fn user_management(&self) -> UserManagement {
+        UserManagement::new(self.clone())
+    }
+
+    /// The API base URL, e.g. `https://api.workos.com/`.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The WorkOS client id (`client_...`).
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// Whether the client has an API key (a confidential client). Without one it acts as a
+    /// public client: authenticate calls send no `client_secret` and must use PKCE.
+    pub fn has_api_key(&self) -> bool {
+        self.inner.api_key.is_some()
+    }
+
+    #[allow(dead_code)] // used by the authentication module
+    pub(crate) fn api_key(&self) -> Option<&SecretString> {
+        self.inner.api_key.as_ref()
+    }
+}
+
+/// Builds a [`Client`].
+///
+/// ```
+/// use std::time::Duration;
+/// use authkit_axum::Client;
+///
+/// let client = Client::builder()
+///     .api_key("sk_test_123")
+///     .client_id("client_123")
+///     .base_url("http://127.0.0.1:4100")
+///     .timeout(Duration::from_secs(10))
+///     .max_retries(2)
+///     .build()?;
+/// # Ok::<(), authkit_axum::ConfigError>(())
+/// ```
+#[derive(Default)]
+pub struct ClientBuilder {
+    api_key: Option<SecretString>,
+    client_id: Option<String>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    max_retries: Option<u32>,
+    retry_base_delay: Option<Duration>,
+    max_retry_delay: Option<Duration>,
+    user_agent: Option<String>,
+    http: Option<reqwest::Client>,
+    idempotency_keys: Option<bool>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key)
+            .field("client_id", &self.client_id)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder pre-filled from `WORKOS_API_KEY`, `WORKOS_CLIENT_ID` and `WORKOS_BASE_URL`
+    /// (optional), so that other settings can still be changed.
+    pub fn from_env() -> Result<ClientBuilder, ConfigError> {
+        let var = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match std::env::var(name) {
+                Ok(v) if v.trim().is_empty() => Ok(None),
+                Ok(v) => Ok(Some(v.trim().to_owned())),
+                Err(std::env::VarError::NotPresent) => Ok(None),
+                Err(std::env::VarError::NotUnicode(_)) => Err(ConfigError::Invalid {
+                    name,
+                    reason: "it is not valid UTF-8".into(),
+                }),
+            }
+        };
+        let api_key = var("WORKOS_API_KEY")?.ok_or(ConfigError::MissingEnv("WORKOS_API_KEY"))?;
+        let client_id =
+            var("WORKOS_CLIENT_ID")?.ok_or(ConfigError::MissingEnv("WORKOS_CLIENT_ID"))?;
+        let mut builder = ClientBuilder::default()
+            .api_key(api_key)
+            .client_id(client_id);
+        if let Some(base) = var("WORKOS_BASE_URL")? {
+            builder = builder.base_url(base);
+        }
+        Ok(builder)
+    }
+
+    /// The API key (`sk_...`), sent as the bearer token and as `client_secret`.
+    pub fn api_key(mut self, api_key: impl Into<SecretString>) -> Self {
+        self.api_key = Some(api_key.into());
+        self
+    }
+
+    /// The client id (`client_...`). Required.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// The API base URL. Default: `https://api.workos.com`.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// The timeout of each attempt. Default: 60 s. Ignored when [`http_client`](Self::http_client) is given.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How many times a failed call is retried (408, 429, 5xx, network errors). Default: 3.
+    pub fn max_retries(mut self, max_retries: u32) -> Self {
+        self.max_retries = Some(max_retries);
+        self
+    }
+
+    /// The first retry's delay before jitter; each retry doubles it. Default: 500 ms.
+    pub fn retry_base_delay(mut self, delay: Duration) -> Self {
+        self.retry_base_delay = Some(delay);
+        self
+    }
+
+    /// The longest wait between two attempts, `Retry-After` included. Default: 30 s.
+    pub fn max_retry_delay(mut self, delay: Duration) -> Self {
+        self.max_retry_delay = Some(delay);
+        self
+    }
+
+    /// Whether POSTs carry an `Idempotency-Key` (one per logical call, reused across its
+    /// retries). Default: true. Without keys, POSTs are retried only when the request never
+    /// reached the server (connection refused), since a replay could act twice.
+    pub fn idempotency_keys(mut self, enabled: bool) -> Self {
+        self.idempotency_keys = Some(enabled);
+        self
+    }
+
+    /// Replaces the `User-Agent` (default `authkit-axum/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Uses the caller's own `reqwest::Client` (proxies, TLS settings, connection pool).
+    /// Its own timeout then applies; the user agent is still sent with every request.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    pub fn build(self) -> Result<Client, ConfigError> {
+        let client_id = self
+            .client_id
+            .filter(|c| !c.trim().is_empty())
+            .ok_or(ConfigError::Missing("client_id", "WORKOS_CLIENT_ID"))?;
+        if client_id.contains(['/', '?', '#', ' ']) {
+            return Err(ConfigError::Invalid {
+                name: "client_id",
+                reason: "a client id looks like client_01H...; it cannot contain '/', '?', '#' or spaces".into(),
+            });
+        }
+        if let Some(key) = &self.api_key
+            && (key.is_empty()
+                || key
+                    .expose_secret()
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(ConfigError::Invalid {
+                name: "api_key",
+                reason: "an API key looks like sk_test_...; it cannot be empty or contain spaces"
+                    .into(),
+            });
+        }
+        let raw_base = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
+        let mut base_url = Url::parse(raw_base.trim()).map_err(|e| ConfigError::Invalid {
+            name: "base_url",
+            reason: format!(
+                "{raw_base:?} is not an absolute URL ({e}); expected e.g. https://api.workos.com"
+            ),
+        })?;
+        if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
+            return Err(ConfigError::Invalid {
+                name: "base_url",
+                reason: format!(
+                    "{raw_base:?} must be an http(s) URL such as https://api.workos.com"
+                ),
+            });
+        }
+        if !base_url.path().ends_with('/') {
+            let path = format!("{}/", base_url.path());
+            base_url.set_path(&path);
+        }
+        base_url.set_query(None);
+        base_url.set_fragment(None);
+        let user_agent = self
+            .user_agent
+            .unwrap_or_else(|| concat!("authkit-axum/", env!("CARGO_PKG_VERSION")).to_owned());
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .timeout(self.timeout.unwrap_or(Duration::from_secs(60)))
+                .connect_timeout(Duration::from_secs(10))
+                .build()
+                .map_err(|e| ConfigError::Invalid {
+                    name: "http_client",
+                    reason: format!("could not build the HTTP client: {e}"),
+                })?,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base_url,
+                api_key: self.api_key,
+                client_id,
+                max_retries: self.max_retries.unwrap_or(3),
+                retry_base_delay: self.retry_base_delay.unwrap_or(Duration::from_millis(500)),
+                max_retry_delay: self.max_retry_delay.unwrap_or(Duration::from_secs(30)),
+                idempotency_keys: self.idempotency_keys.unwrap_or(true),
+                user_agent,
+            }),
+        })
+    }
+}

@@ -1,0 +1,1 @@
+//! authorization_url (being written).

@@ -1,0 +1,1 @@
+//! magic_auth (being written).

@@ -1,0 +1,1 @@
+//! organization_memberships (being written).

@@ -1,0 +1,1 @@
+//! password_reset (being written).

@@ -8,6 +8,8 @@ use authkit_axum::user_management::{CreateUser, ListUsers, UpdateUser};
 use authkit_axum::{Error, Order};
 use futures_util::TryStreamExt;
 
+mod support;
+
 #[tokio::test]
 async fn create_get_update_delete_a_user() {
     let emulator = Emulator::start().await.unwrap();
@@ -54,6 +56,7 @@ async fn create_get_update_delete_a_user() {
     assert!(err.is_not_found(), "{err}");
     assert!(err.to_string().contains("User not found"), "{err}");
     assert!(err.request_id().is_some_and(|id| id.starts_with("req_")));
+    support::assert_contract(&emulator);
 }
 
 #[tokio::test]
@@ -93,6 +96,7 @@ async fn creating_a_user_reports_field_errors() {
     // An empty id is refused before any request is sent.
     let err = um.get_user("").await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    support::assert_contract(&emulator);
 }
 
 #[tokio::test]
@@ -149,6 +153,7 @@ async fn users_are_listed_in_pages_and_as_a_stream() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(422));
+    support::assert_contract(&emulator);
 }
 
 #[tokio::test]
@@ -166,4 +171,5 @@ async fn a_wrong_api_key_is_rejected() {
         .unwrap_err();
     assert_eq!(err.status(), Some(401));
     assert!(!err.to_string().contains("sk_test_wrong"));
+    support::assert_contract(&emulator);
 }

@@ -118,6 +118,11 @@ pub struct RecordedRequest {
     pub authorized: bool,
     /// The OAuth `grant_type` of an authenticate call.
     pub grant_type: Option<String>,
+    /// The JSON request body, if there was one. It holds whatever the caller sent, passwords
+    /// included: the emulator is for tests, keep this log out of shared places.
+    pub request_body: Option<serde_json::Value>,
+    /// The JSON response body, if there was one.
+    pub response_body: Option<serde_json::Value>,
 }
 
 /// A response kept for replay: status, headers worth keeping, body.
@@ -212,20 +217,18 @@ pub(crate) async fn middleware(
     let bytes = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
-    let grant_type = (path == "/user_management/authenticate")
-        .then(|| {
-            serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|v| v.get("grant_type")?.as_str().map(str::to_owned))
-        })
-        .flatten();
+    let request_body = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    let grant_type = request_body
+        .as_ref()
+        .filter(|_| path == "/user_management/authenticate")
+        .and_then(|v| v.get("grant_type")?.as_str().map(str::to_owned));
     let request = Request::from_parts(parts, Body::from(bytes));
 
     let fault = faults.take(&method, &path);
     if let Some(delay) = fault.as_ref().and_then(|f| f.delay) {
         tokio::time::sleep(delay).await;
     }
-    let mut response = match (&fault, fault.as_ref().and_then(|f| f.status)) {
+    let response = match (&fault, fault.as_ref().and_then(|f| f.status)) {
         (Some(f), Some(status)) if !f.after_processing => fault_response(f, status),
         _ => {
             let key = (method == Method::POST)
@@ -279,6 +282,12 @@ pub(crate) async fn middleware(
             }
         }
     };
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, 8 << 20)
+        .await
+        .unwrap_or_default();
+    let response_body = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    let mut response = Response::from_parts(parts, Body::from(body));
     let request_id = format!("req_{}", super::store::random_token(20));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
@@ -292,6 +301,8 @@ pub(crate) async fn middleware(
         user_agent,
         authorized,
         grant_type,
+        request_body,
+        response_body,
     });
     response
 }

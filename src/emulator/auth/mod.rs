@@ -1,6 +1,214 @@
 //! Authentication in the emulator: sessions, authorization codes, refresh tokens, pending
-//! authentications, MFA factors and challenges, signing keys and the hosted sign-in page.
+//! authentications, MFA factors and challenges.
+//!
+//! The records live here so that the authenticate endpoint, the hosted sign-in page and the
+//! factor endpoints share one model.
 
-/// Authentication state (being written).
+use time::OffsetDateTime;
+
+use super::store::{Record, Table};
+
+/// Authentication state, inside [`Store`](super::store::Store).
 #[derive(Default)]
-pub(crate) struct AuthStore {}
+pub(crate) struct AuthStore {
+    /// AuthKit sessions (`session_...`), the `sid` of access tokens.
+    pub sessions: Table<SessionRec>,
+    /// Authorization codes issued by the hosted sign-in page, exchanged by the
+    /// `authorization_code` grant. Keyed by the code itself.
+    pub codes: Table<AuthCodeRec>,
+    /// Refresh tokens, single use (rotated on every refresh). Keyed by the token.
+    pub refresh_tokens: Table<RefreshTokenRec>,
+    /// Pending authentications behind a step-up error. Keyed by the pending token.
+    pub pending: Table<PendingAuthRec>,
+    /// MFA factors (`auth_factor_...`).
+    pub factors: Table<FactorRec>,
+    /// MFA challenges (`auth_challenge_...`).
+    pub challenges: Table<ChallengeRec>,
+}
+
+/// An AuthKit session.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionRec {
+    pub id: String,
+    pub user_id: String,
+    /// The organization the session is currently scoped to.
+    pub organization_id: Option<String>,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+    /// The response's `authentication_method`, e.g. `Password`, `MagicAuth`.
+    pub authentication_method: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    /// `(email, reason)` of an impersonator.
+    pub impersonator: Option<(String, Option<String>)>,
+    pub expires_at: OffsetDateTime,
+    pub ended_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// An authorization code from the hosted page (single use, short-lived).
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCodeRec {
+    /// The code itself (the record's id).
+    pub code: String,
+    pub user_id: String,
+    pub organization_id: Option<String>,
+    /// The PKCE `code_challenge` (S256) given to `/user_management/authorize`, if any.
+    pub code_challenge: Option<String>,
+    pub redirect_uri: String,
+    /// e.g. `Password`.
+    pub authentication_method: String,
+    pub invitation_token: Option<String>,
+    pub expires_at: OffsetDateTime,
+    pub used: bool,
+}
+
+/// A refresh token (single use).
+#[derive(Debug, Clone)]
+pub(crate) struct RefreshTokenRec {
+    /// The token itself (the record's id).
+    pub token: String,
+    pub session_id: String,
+    pub used: bool,
+}
+
+/// What a pending authentication is waiting for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PendingKind {
+    /// The emailed verification code (`email_verification_required`).
+    EmailVerification,
+    /// A TOTP code for a challenge (`mfa_challenge` / `mfa_enrollment`).
+    Mfa,
+    /// An organization choice (`organization_selection_required`).
+    OrganizationSelection,
+}
+
+/// A sign-in stopped at a step-up, resumed with its pending token.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingAuthRec {
+    /// The pending authentication token (the record's id).
+    pub token: String,
+    pub kind: PendingKind,
+    pub user_id: String,
+    pub authentication_method: String,
+    /// Organization already chosen (e.g. via `organization_id` on authorize), if any.
+    pub organization_id: Option<String>,
+    /// For `EmailVerification`: the email verification record id.
+    pub email_verification_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub expires_at: OffsetDateTime,
+    pub used: bool,
+}
+
+/// An MFA factor. Only TOTP is enrolled through User Management.
+#[derive(Debug, Clone)]
+pub(crate) struct FactorRec {
+    pub id: String,
+    pub user_id: String,
+    pub totp_issuer: String,
+    pub totp_user: String,
+    /// Base32 TOTP secret (SHA-1, 6 digits, 30 s).
+    pub secret: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// An MFA challenge of a factor.
+#[derive(Debug, Clone)]
+pub(crate) struct ChallengeRec {
+    pub id: String,
+    pub factor_id: String,
+    pub expires_at: OffsetDateTime,
+    pub used: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Record for SessionRec {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+impl Record for AuthCodeRec {
+    fn id(&self) -> &str {
+        &self.code
+    }
+}
+impl Record for RefreshTokenRec {
+    fn id(&self) -> &str {
+        &self.token
+    }
+}
+impl Record for PendingAuthRec {
+    fn id(&self) -> &str {
+        &self.token
+    }
+}
+impl Record for FactorRec {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+impl Record for ChallengeRec {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The current TOTP code of a base32 secret (SHA-1, 6 digits, 30 s step) at `at`.
+pub(crate) fn totp_code(secret_base32: &str, at: OffsetDateTime) -> Option<String> {
+    let totp = totp(secret_base32)?;
+    Some(totp.generate(at.unix_timestamp().max(0) as u64))
+}
+
+/// Whether `code` is the TOTP of `secret_base32` at `at`, one step of clock skew allowed.
+pub(crate) fn totp_verify(secret_base32: &str, code: &str, at: OffsetDateTime) -> bool {
+    totp(secret_base32).is_some_and(|t| t.check(code.trim(), at.unix_timestamp().max(0) as u64))
+}
+
+fn totp(secret_base32: &str) -> Option<totp_rs::TOTP> {
+    let secret = totp_rs::Secret::Encoded(secret_base32.to_owned())
+        .to_bytes()
+        .ok()?;
+    totp_rs::TOTP::new_unchecked(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        None,
+        String::new(),
+    )
+    .into()
+}
+
+/// A new random base32 TOTP secret (160 bits).
+pub(crate) fn new_totp_secret() -> String {
+    let bytes: [u8; 20] = rand::random();
+    totp_rs::Secret::Raw(bytes.to_vec())
+        .to_encoded()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totp_round_trips() {
+        let secret = new_totp_secret();
+        let now = OffsetDateTime::now_utc();
+        let code = totp_code(&secret, now).unwrap();
+        assert_eq!(code.len(), 6);
+        assert!(totp_verify(&secret, &code, now));
+        assert!(!totp_verify(&secret, "000000", now) || code == "000000");
+        // RFC 6238 test vector (SHA-1, secret "12345678901234567890", T = 59 s).
+        let rfc = totp_rs::Secret::Raw(b"12345678901234567890".to_vec())
+            .to_encoded()
+            .to_string();
+        let at = OffsetDateTime::from_unix_timestamp(59).unwrap();
+        assert_eq!(totp_code(&rfc, at).unwrap(), "287082");
+    }
+}

@@ -1,0 +1,66 @@
+//! Shared test support: the spec validator and the contract check every capability test ends with.
+#![allow(dead_code)]
+
+pub mod spec;
+
+use authkit_axum::emulator::Emulator;
+
+/// Checks every exchange the emulator recorded against WorkOS's OpenAPI spec:
+/// - each response body matches the schema the spec gives for its path and status;
+/// - each request the emulator accepted (2xx) has a body and query parameters the spec allows
+///   (rejected requests may be deliberately invalid).
+///
+/// Injected faults and the emulator's own `/__emulator/*` routes are skipped.
+pub fn assert_contract(emulator: &Emulator) {
+    let spec = spec::Spec::load();
+    let mut problems = Vec::new();
+    for r in emulator.requests() {
+        if r.path.starts_with("/__emulator") {
+            continue;
+        }
+        let fault = r
+            .response_body
+            .as_ref()
+            .and_then(|b| b.get("code"))
+            .is_some_and(|c| c == "emulated_fault");
+        if fault || r.status == 401 {
+            continue;
+        }
+        let label = format!("{} {} -> {}", r.method, r.path, r.status);
+        if spec.match_path(&r.method, &r.path).is_none() {
+            problems.push(format!("{label}: no such operation in the spec"));
+            continue;
+        }
+        // Browser redirects and HTML pages have no JSON schema.
+        let html =
+            r.path == "/user_management/authorize" || r.path == "/user_management/sessions/logout";
+        if !html {
+            let body = r.response_body.clone().unwrap_or(serde_json::Value::Null);
+            if let Err(errors) = spec.validate_response(&r.method, &r.path, r.status, &body) {
+                problems.push(format!("{label}: response: {}", errors.join("; ")));
+            }
+        }
+        if (200..300).contains(&r.status) {
+            if let Some(body) = &r.request_body {
+                if let Err(errors) = spec.validate_request(&r.method, &r.path, body) {
+                    problems.push(format!("{label}: request body: {}", errors.join("; ")));
+                }
+            }
+            if let (Some(query), Some(declared)) = (&r.query, spec.query_params(&r.method, &r.path))
+            {
+                for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
+                    if !declared.iter().any(|d| *d == name) {
+                        problems.push(format!(
+                            "{label}: query parameter {name:?} is not in the spec"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "exchanges that do not match the WorkOS OpenAPI spec:\n{}",
+        problems.join("\n")
+    );
+}

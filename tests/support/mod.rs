@@ -41,10 +41,12 @@ pub fn assert_contract(emulator: &Emulator) {
             }
         }
         if (200..300).contains(&r.status) {
-            if let Some(body) = &r.request_body {
-                if let Err(errors) = spec.validate_request(&r.method, &r.path, body) {
-                    problems.push(format!("{label}: request body: {}", errors.join("; ")));
-                }
+            if let Some(Err(errors)) = r
+                .request_body
+                .as_ref()
+                .map(|body| spec.validate_request(&r.method, &r.path, body))
+            {
+                problems.push(format!("{label}: request body: {}", errors.join("; ")));
             }
             if let (Some(query), Some(declared)) = (&r.query, spec.query_params(&r.method, &r.path))
             {

@@ -8,6 +8,9 @@ use time::OffsetDateTime;
 
 use super::store::{Record, Table};
 
+pub(crate) mod grants;
+pub(crate) mod tokens;
+
 /// Authentication state, inside [`Store`](super::store::Store).
 #[derive(Default)]
 pub(crate) struct AuthStore {

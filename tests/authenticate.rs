@@ -591,15 +591,62 @@ async fn a_public_client_needs_pkce() {
         .unwrap()
         .user_management();
 
+    // Without PKCE a public client cannot exchange a code.
     let code = emulator.seed_authorization_code(&user_id, None);
     let err = public
         .authenticate_with_code(AuthenticateWithCode::new(code))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("invalid_client"), "{err}");
-    // Note: a successful public-client exchange (no client_secret) is not exercised here,
-    // because spec 0.1.0 marks client_secret as required and the contract check would flag it.
+
+    // A session a confidential client started cannot be refreshed without the secret.
+    let confidential = um
+        .authenticate_with_password(AuthenticateWithPassword::new("ada@example.com", PASSWORD))
+        .await
+        .unwrap();
+    let err = public
+        .authenticate_with_refresh_token(AuthenticateWithRefreshToken::new(
+            confidential.refresh_token.clone(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("invalid_client"), "{err}");
     support::assert_contract(&emulator);
+
+    // With PKCE it can, and it can refresh the session it started. Spec 0.1.0 marks
+    // client_secret as required on both grants although WorkOS and its SDKs serve public
+    // clients, so these two exchanges are left out of the contract check.
+    let verifier = "M25iVXpKU3puUjFaYWg3T1NDTDQtcW1ROUY5YXlwalNoc0hhakxifmZHag";
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let code = emulator.seed_authorization_code(&user_id, Some(&challenge));
+    let signed_in = public
+        .authenticate_with_code(AuthenticateWithCode::new(code).code_verifier(verifier))
+        .await
+        .unwrap();
+    assert_eq!(signed_in.user.id, user_id);
+    let refreshed = public
+        .authenticate_with_refresh_token(AuthenticateWithRefreshToken::new(
+            signed_in.refresh_token.clone(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(refreshed.user.id, user_id);
+    let sent: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/user_management/authenticate" && r.status == 200)
+        .filter_map(|r| r.request_body)
+        .filter(|b| b.get("client_secret").is_none())
+        .collect();
+    assert_eq!(sent.len(), 2, "both public exchanges omitted client_secret");
+    assert!(
+        emulator
+            .requests()
+            .iter()
+            .rev()
+            .take(2)
+            .all(|r| !r.authorized)
+    );
 }
 
 #[tokio::test]

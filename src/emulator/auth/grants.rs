@@ -2,9 +2,10 @@
 //! verification, then MFA, then organization choice), sessions and single-use refresh tokens.
 //!
 //! What it enforces, as WorkOS does:
-//! - `client_id` must be the emulator's, and `client_secret` (when sent) its API key; only the
-//!   `authorization_code` grant with a valid PKCE `code_verifier`, and the `refresh_token` grant,
-//!   may omit the secret (public clients);
+//! - `client_id` must be the emulator's, and `client_secret` (when sent) its API key. A public
+//!   client (no `client_secret`) may only exchange an authorization code with a valid PKCE
+//!   `code_verifier`, then continue what that started (the step-up grants of that sign-in and
+//!   the refreshes of that session);
 //! - pending authentication tokens expire after 10 minutes and are single use;
 //! - authorization codes, magic auth codes, email verification codes, MFA challenges and
 //!   refresh tokens are single use.
@@ -122,35 +123,52 @@ fn handle(state: &EmulatorState, body: &Body) -> Result<Value, ApiError> {
         Some(_) => return Err(ApiError::oauth("invalid_client", "Invalid client secret.")),
         None => false,
     };
-    let public_allowed = matches!(
-        body.grant_type.as_str(),
-        "authorization_code" | "refresh_token"
-    );
-    if !confidential && !public_allowed {
+    let now = state.now();
+    let mut store = state.store();
+    let store = &mut *store;
+    if !confidential && !public_client_allowed(store, body) {
         return Err(ApiError::oauth(
             "invalid_client",
             "client_secret is required for this grant type.",
         ));
     }
-    let now = state.now();
-    let mut store = state.store();
-    let store = &mut *store;
+    let public = !confidential;
     match body.grant_type.as_str() {
         "password" => password_grant(state, store, body, now),
-        "authorization_code" => code_grant(state, store, body, confidential, now),
+        "authorization_code" => code_grant(state, store, body, public, now),
         "refresh_token" => refresh_grant(state, store, body, now),
         "urn:workos:oauth:grant-type:magic-auth:code" => magic_auth_grant(state, store, body, now),
         "urn:workos:oauth:grant-type:email-verification:code" => {
-            email_verification_grant(state, store, body, now)
+            email_verification_grant(state, store, body, public, now)
         }
-        "urn:workos:oauth:grant-type:mfa-totp" => totp_grant(state, store, body, now),
+        "urn:workos:oauth:grant-type:mfa-totp" => totp_grant(state, store, body, public, now),
         "urn:workos:oauth:grant-type:organization-selection" => {
-            organization_selection_grant(state, store, body, now)
+            organization_selection_grant(state, store, body, public, now)
         }
         other => Err(ApiError::oauth(
             "invalid_request",
             format!("The emulator does not support grant_type '{other}'."),
         )),
+    }
+}
+
+/// Whether a call without `client_secret` may go on: an authorization code (which then needs
+/// PKCE), or the continuation of a sign-in or session a public client started.
+fn public_client_allowed(store: &Store, body: &Body) -> bool {
+    match body.grant_type.as_str() {
+        "authorization_code" => true,
+        "refresh_token" => body
+            .refresh_token
+            .as_deref()
+            .and_then(|t| store.auth.refresh_tokens.get(t))
+            .is_some_and(|r| store.auth.public_client.contains(&r.session_id)),
+        "urn:workos:oauth:grant-type:email-verification:code"
+        | "urn:workos:oauth:grant-type:mfa-totp"
+        | "urn:workos:oauth:grant-type:organization-selection" => body
+            .pending_authentication_token
+            .as_deref()
+            .is_some_and(|t| store.auth.public_client.contains(t)),
+        _ => false,
     }
 }
 
@@ -170,6 +188,8 @@ struct SignIn {
     ip_address: Option<String>,
     user_agent: Option<String>,
     stage: Stage,
+    /// Started by a public client (PKCE, no `client_secret`).
+    public_client: bool,
 }
 
 impl SignIn {
@@ -181,10 +201,11 @@ impl SignIn {
             ip_address: body.ip_address.clone(),
             user_agent: body.user_agent.clone(),
             stage,
+            public_client: false,
         }
     }
 
-    fn resume(pending: &PendingAuthRec, body: &Body, stage: Stage) -> Self {
+    fn resume(pending: &PendingAuthRec, body: &Body, stage: Stage, public_client: bool) -> Self {
         SignIn {
             user_id: pending.user_id.clone(),
             authentication_method: pending.authentication_method.clone(),
@@ -192,6 +213,7 @@ impl SignIn {
             ip_address: body.ip_address.clone().or(pending.ip_address.clone()),
             user_agent: body.user_agent.clone().or(pending.user_agent.clone()),
             stage,
+            public_client,
         }
     }
 }
@@ -216,6 +238,9 @@ fn new_pending(
         expires_at: now + PENDING_TTL,
         used: false,
     });
+    if sign_in.public_client {
+        store.auth.public_client.insert(token.clone());
+    }
     token
 }
 
@@ -394,6 +419,9 @@ fn start_session(
     }
     let session_id = session.id.clone();
     store.auth.sessions.insert(session);
+    if sign_in.public_client {
+        store.auth.public_client.insert(session_id.clone());
+    }
     tracing::debug!(session_id = %session_id, user_id = %sign_in.user_id, "emulator: session started");
     respond(state, store, &session_id)
 }
@@ -587,6 +615,7 @@ fn email_verification_grant(
     state: &EmulatorState,
     store: &mut Store,
     body: &Body,
+    public_client: bool,
     now: OffsetDateTime,
 ) -> Result<Value, ApiError> {
     let code = required(&body.code, "code")?;
@@ -627,7 +656,7 @@ fn email_verification_grant(
         user.updated_at = now;
     }
     use_pending(store, token);
-    let sign_in = SignIn::resume(&pending, body, Stage::EmailVerified);
+    let sign_in = SignIn::resume(&pending, body, Stage::EmailVerified, public_client);
     continue_sign_in(state, store, sign_in, now)
 }
 
@@ -635,6 +664,7 @@ fn totp_grant(
     state: &EmulatorState,
     store: &mut Store,
     body: &Body,
+    public_client: bool,
     now: OffsetDateTime,
 ) -> Result<Value, ApiError> {
     let code = required(&body.code, "code")?;
@@ -695,7 +725,7 @@ fn totp_grant(
         c.updated_at = now;
     }
     use_pending(store, token);
-    let sign_in = SignIn::resume(&pending, body, Stage::MfaPassed);
+    let sign_in = SignIn::resume(&pending, body, Stage::MfaPassed, public_client);
     continue_sign_in(state, store, sign_in, now)
 }
 
@@ -703,6 +733,7 @@ fn organization_selection_grant(
     state: &EmulatorState,
     store: &mut Store,
     body: &Body,
+    public_client: bool,
     now: OffsetDateTime,
 ) -> Result<Value, ApiError> {
     let token = required(
@@ -713,7 +744,7 @@ fn organization_selection_grant(
     let pending = pending(store, now, token, PendingKind::OrganizationSelection)?;
     check_membership(store, &pending.user_id, organization_id)?;
     use_pending(store, token);
-    let mut sign_in = SignIn::resume(&pending, body, Stage::MfaPassed);
+    let mut sign_in = SignIn::resume(&pending, body, Stage::MfaPassed, public_client);
     sign_in.organization_id = Some(organization_id.to_owned());
     continue_sign_in(state, store, sign_in, now)
 }
@@ -781,7 +812,7 @@ fn code_grant(
     state: &EmulatorState,
     store: &mut Store,
     body: &Body,
-    confidential: bool,
+    public_client: bool,
     now: OffsetDateTime,
 ) -> Result<Value, ApiError> {
     let code = required(&body.code, "code")?;
@@ -817,7 +848,7 @@ fn code_grant(
                 "The authorization used PKCE: send its code_verifier.",
             ));
         }
-        (None, None) if !confidential => {
+        (None, None) if public_client => {
             return Err(ApiError::oauth(
                 "invalid_client",
                 "client_secret is required without PKCE.",
@@ -841,6 +872,7 @@ fn code_grant(
         Stage::MfaPassed,
     );
     sign_in.organization_id = record.organization_id.clone();
+    sign_in.public_client = public_client;
     if let Some(token) = body
         .invitation_token
         .as_deref()

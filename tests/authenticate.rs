@@ -663,3 +663,45 @@ async fn debug_output_redacts_tokens_and_passwords() {
     assert!(debug.contains("ada@example.com"));
     support::assert_contract(&emulator);
 }
+
+#[tokio::test]
+async fn tokens_follow_the_configured_issuer_lifetime_and_clock() {
+    let emulator = Emulator::builder()
+        .issuer("https://auth.example.test")
+        .access_token_ttl(std::time::Duration::from_secs(30))
+        .start()
+        .await
+        .unwrap();
+    let um = emulator.client().user_management();
+    verified_user(&um, "ada@example.com").await;
+    let response = um
+        .authenticate_with_password(AuthenticateWithPassword::new("ada@example.com", PASSWORD))
+        .await
+        .unwrap();
+    let claims = verified_claims(&um, &response).await;
+    assert_eq!(claims["iss"], "https://auth.example.test");
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
+    assert_eq!(exp - iat, 30);
+
+    // Tokens issued after the clock moves carry the emulator's time.
+    emulator.advance_clock(std::time::Duration::from_secs(3600));
+    let refreshed = um
+        .authenticate_with_refresh_token(AuthenticateWithRefreshToken::new(
+            response.refresh_token.clone(),
+        ))
+        .await
+        .unwrap();
+    let payload = refreshed
+        .access_token
+        .expose_secret()
+        .split('.')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let later: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert!(later["iat"].as_i64().unwrap() >= iat + 3600);
+    support::assert_contract(&emulator);
+}

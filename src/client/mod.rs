@@ -112,7 +112,6 @@ impl Client {
         self.inner.api_key.is_some()
     }
 
-    #[allow(dead_code)] // used by the authentication module
     pub(crate) fn api_key(&self) -> Option<&SecretString> {
         self.inner.api_key.as_ref()
     }

@@ -120,7 +120,6 @@ impl Endpoint {
     }
 
     /// Sends no `Authorization` header (public endpoints such as the JWKS).
-    #[allow(dead_code)] // used by the authentication module
     pub(crate) fn public(mut self) -> Self {
         self.auth = false;
         self

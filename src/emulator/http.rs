@@ -35,7 +35,6 @@ impl ApiError {
     }
 
     /// OAuth style `{error, error_description}`, status 400.
-    #[allow(dead_code)] // used by the authentication module
     pub fn oauth(error: &str, description: impl Into<String>) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,

@@ -77,7 +77,6 @@ pub enum EmulatorError {
 }
 
 /// Settings fixed at start.
-#[allow(dead_code)] // issuer and token lifetime are read by the authentication module
 pub(crate) struct Config {
     pub api_key: String,
     pub client_id: String,

@@ -8,6 +8,9 @@ use time::OffsetDateTime;
 
 use super::store::{Record, Table};
 
+pub(crate) mod grants;
+pub(crate) mod tokens;
+
 /// Authentication state, inside [`Store`](super::store::Store).
 #[derive(Default)]
 pub(crate) struct AuthStore {
@@ -24,6 +27,9 @@ pub(crate) struct AuthStore {
     pub factors: Table<FactorRec>,
     /// MFA challenges (`auth_challenge_...`).
     pub challenges: Table<ChallengeRec>,
+    /// Sessions and pending tokens started by a public client (PKCE, no `client_secret`):
+    /// the grants that continue them may omit `client_secret` too.
+    pub public_client: std::collections::HashSet<String>,
 }
 
 /// An AuthKit session.

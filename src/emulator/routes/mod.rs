@@ -1,5 +1,7 @@
 //! The emulator's routes, one module per resource.
 
+mod auth_factors;
+mod sessions;
 mod users;
 
 use axum::Router;
@@ -10,14 +12,19 @@ use super::http::require_api_key;
 
 /// All routes: the API (behind the API-key check) and the public ones.
 pub(crate) fn router(state: SharedState) -> Router {
-    let api =
-        Router::new()
-            .merge(users::routes())
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                require_api_key,
-            ));
-    let public = Router::new().route("/__emulator/outbox", get(outbox));
+    let api = Router::new()
+        .merge(users::routes())
+        .merge(sessions::api_routes())
+        .merge(auth_factors::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ));
+    let public = Router::new()
+        .route("/__emulator/outbox", get(outbox))
+        .merge(super::auth::grants::routes())
+        .merge(super::auth::tokens::routes())
+        .merge(sessions::public_routes());
     Router::new().merge(api).merge(public).with_state(state)
 }
 

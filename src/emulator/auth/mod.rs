@@ -4,6 +4,9 @@
 //! The records live here so that the authenticate endpoint, the hosted sign-in page and the
 //! factor endpoints share one model.
 
+pub(crate) mod hosted;
+mod hosted_html;
+
 use time::OffsetDateTime;
 
 use super::store::{Record, Table};
@@ -24,6 +27,8 @@ pub(crate) struct AuthStore {
     pub factors: Table<FactorRec>,
     /// MFA challenges (`auth_challenge_...`).
     pub challenges: Table<ChallengeRec>,
+    /// Sign-ins in progress on the hosted page. Keyed by the flow id.
+    pub hosted_flows: Table<hosted::FlowRec>,
 }
 
 /// An AuthKit session.

@@ -18,6 +18,7 @@ pub(crate) fn router(state: SharedState) -> Router {
                 require_api_key,
             ));
     let public = Router::new().route("/__emulator/outbox", get(outbox));
+    let public = public.merge(crate::emulator::auth::hosted::routes());
     Router::new().merge(api).merge(public).with_state(state)
 }
 

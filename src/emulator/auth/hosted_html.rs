@@ -54,7 +54,7 @@ border-radius:8px;font-size:15px}\
 input:focus{outline:2px solid #6366f1;border-color:#6366f1}\
 .row{display:flex;gap:10px}.row>div{flex:1}\
 .choice{display:flex;gap:10px;align-items:center;padding:10px 12px;border:1px solid #d8dbe0;border-radius:8px;margin:8px 0;font-weight:500}\
-.actions{display:flex;gap:10px;margin-top:20px}\
+.actions{display:flex;flex-direction:row-reverse;gap:10px;margin-top:20px}\
 button{flex:1;padding:10px 14px;border-radius:8px;font-size:15px;font-weight:600;cursor:pointer;border:1px solid #4f46e5;\
 background:#4f46e5;color:#fff}\
 button.secondary{background:#fff;color:#1f2328;border-color:#c4c8cf}\
@@ -117,12 +117,14 @@ fn hidden_fields(req: &AuthorizeRequest, flow: Option<&str>) -> String {
     out
 }
 
-/// The submit button and a Cancel button that posts the same form to the cancel path.
+/// The submit button and a Cancel button that posts the same form to the cancel path. The
+/// submit button comes first in the form so that Enter submits, not cancels; CSS shows
+/// Cancel on the left.
 fn actions(submit: &str) -> String {
     format!(
-        "<div class=\"actions\"><button type=\"submit\" formaction=\"{CANCEL_PATH}\" formnovalidate \
-class=\"secondary\" name=\"cancel\" value=\"1\">Cancel</button>\
-<button type=\"submit\">{}</button></div>",
+        "<div class=\"actions\"><button type=\"submit\">{}</button>\
+<button type=\"submit\" formaction=\"{CANCEL_PATH}\" formnovalidate class=\"secondary\" \
+name=\"cancel\" value=\"1\">Cancel</button></div>",
         esc(submit)
     )
 }

@@ -17,6 +17,15 @@ use crate::client::{Error, Result};
 
 string_enum!(
     /// An identity provider of `GET /user_management/authorize` (its `provider` parameter).
+    ///
+    /// ```
+    /// use authkit_axum::user_management::Provider;
+    ///
+    /// assert_eq!(Provider::GoogleOAuth.as_str(), "GoogleOAuth");
+    /// assert_eq!(Provider::from("authkit"), Provider::AuthKit);
+    /// // Providers added after this crate was released still round-trip.
+    /// assert_eq!(Provider::from("NewOAuth").as_str(), "NewOAuth");
+    /// ```
     pub enum Provider {
         /// AuthKit's hosted sign-in page.
         AuthKit = "authkit",
@@ -51,6 +60,12 @@ string_enum!(
 
 string_enum!(
     /// Which AuthKit screen to open first (`screen_hint`).
+    ///
+    /// ```
+    /// use authkit_axum::user_management::ScreenHint;
+    ///
+    /// assert_eq!(ScreenHint::SignUp.to_string(), "sign-up");
+    /// ```
     pub enum ScreenHint {
         /// The sign-up form.
         SignUp = "sign-up",

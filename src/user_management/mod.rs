@@ -18,6 +18,7 @@ mod users;
 
 pub use auth_factors::*;
 pub use authenticate::*;
+pub use authorization_url::*;
 pub use sessions::*;
 pub use users::*;
 

@@ -4,6 +4,9 @@
 //! The records live here so that the authenticate endpoint, the hosted sign-in page and the
 //! factor endpoints share one model.
 
+pub(crate) mod hosted;
+mod hosted_html;
+
 use time::OffsetDateTime;
 
 use super::store::{Record, Table};
@@ -30,6 +33,8 @@ pub(crate) struct AuthStore {
     /// Sessions and pending tokens started by a public client (PKCE, no `client_secret`):
     /// the grants that continue them may omit `client_secret` too.
     pub public_client: std::collections::HashSet<String>,
+    /// Sign-ins in progress on the hosted page. Keyed by the flow id.
+    pub hosted_flows: Table<hosted::FlowRec>,
 }
 
 /// An AuthKit session.

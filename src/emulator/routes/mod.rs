@@ -25,6 +25,7 @@ pub(crate) fn router(state: SharedState) -> Router {
         .merge(super::auth::grants::routes())
         .merge(super::auth::tokens::routes())
         .merge(sessions::public_routes());
+    let public = public.merge(crate::emulator::auth::hosted::routes());
     Router::new().merge(api).merge(public).with_state(state)
 }
 

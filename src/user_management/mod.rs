@@ -18,6 +18,11 @@ mod users;
 
 pub use auth_factors::*;
 pub use authenticate::*;
+pub use email_verification::*;
+pub use invitations::*;
+pub use magic_auth::*;
+pub use organization_memberships::*;
+pub use password_reset::*;
 pub use users::*;
 
 use crate::Client;

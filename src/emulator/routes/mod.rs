@@ -1,5 +1,10 @@
 //! The emulator's routes, one module per resource.
 
+mod email_verification;
+mod invitations;
+mod magic_auth;
+mod organization_memberships;
+mod password_reset;
 mod users;
 
 use axum::Router;
@@ -10,13 +15,17 @@ use super::http::require_api_key;
 
 /// All routes: the API (behind the API-key check) and the public ones.
 pub(crate) fn router(state: SharedState) -> Router {
-    let api =
-        Router::new()
-            .merge(users::routes())
-            .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                require_api_key,
-            ));
+    let api = Router::new()
+        .merge(users::routes())
+        .merge(organization_memberships::routes())
+        .merge(invitations::routes())
+        .merge(magic_auth::routes())
+        .merge(password_reset::routes())
+        .merge(email_verification::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ));
     let public = Router::new().route("/__emulator/outbox", get(outbox));
     Router::new().merge(api).merge(public).with_state(state)
 }

@@ -194,3 +194,19 @@ async fn read(
         .ok_or_else(|| ApiError::not_found("Email verification", &id))?;
     Ok(axum::Json(email_verification_json(rec)))
 }
+
+impl crate::emulator::Emulator {
+    /// The id of the newest email verification of a user (sent by
+    /// [`send_verification_email`](crate::user_management::UserManagement::send_verification_email)
+    /// or by a sign-in that needs verification), to read it back with
+    /// [`get_email_verification`](crate::user_management::UserManagement::get_email_verification).
+    pub fn latest_email_verification_id(&self, user_id: &str) -> Option<String> {
+        self.state
+            .store()
+            .email_verifications
+            .iter()
+            .rev()
+            .find(|r| r.user_id == user_id)
+            .map(|r| r.id.clone())
+    }
+}

@@ -187,3 +187,75 @@ async fn confirm(
     tracing::info!(user_id = %user_id, "emulator: password reset; the user's sessions are revoked");
     Ok(axum::Json(json!({ "user": user_json })))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::emulator::Emulator;
+    use crate::emulator::auth::SessionRec;
+    use crate::emulator::store::new_id;
+    use crate::user_management::{CreateUser, ResetPassword};
+
+    /// A reset revokes every active session of the user, and only theirs. (Sessions come from
+    /// signing in; they are seeded here so the reset can be checked on its own.)
+    #[tokio::test]
+    async fn a_reset_revokes_the_users_sessions() {
+        let emulator = Emulator::start().await.unwrap();
+        let um = emulator.client().user_management();
+        let ada = um
+            .create_user(CreateUser::new("ada@example.com"))
+            .await
+            .unwrap();
+        let grace = um
+            .create_user(CreateUser::new("grace@example.com"))
+            .await
+            .unwrap();
+        let seed = |user_id: &str| {
+            let now = emulator.state.now();
+            let session = SessionRec {
+                id: new_id("session"),
+                user_id: user_id.to_owned(),
+                organization_id: None,
+                status: "active".to_owned(),
+                authentication_method: "Password".to_owned(),
+                ip_address: None,
+                user_agent: None,
+                impersonator: None,
+                expires_at: now + time::Duration::days(7),
+                ended_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            let id = session.id.clone();
+            emulator.state.store().auth.sessions.insert(session);
+            id
+        };
+        let ada_sessions = [seed(&ada.id), seed(&ada.id)];
+        let grace_session = seed(&grace.id);
+
+        let reset = um
+            .send_password_reset_email("ada@example.com")
+            .await
+            .unwrap();
+        um.reset_password(ResetPassword::new(
+            reset.password_reset_token,
+            "a brand new passphrase",
+        ))
+        .await
+        .unwrap();
+
+        let store = emulator.state.store();
+        for id in &ada_sessions {
+            let session = store.auth.sessions.get(id).unwrap();
+            assert_eq!(session.status, "revoked");
+            assert!(session.ended_at.is_some());
+        }
+        assert_eq!(
+            store.auth.sessions.get(&grace_session).unwrap().status,
+            "active"
+        );
+        assert_eq!(
+            store.users.get(&ada.id).unwrap().password.as_deref(),
+            Some("a brand new passphrase")
+        );
+    }
+}

@@ -29,7 +29,7 @@ async fn an_invitation_is_sent_found_and_accepted_into_an_organization() {
                 .organization_id(&org)
                 .role_slug("admin")
                 .inviter_user_id(&inviter.id)
-                .expires_in_days(3u32)
+                .expires_in_days(3)
                 .locale("de"),
         )
         .await
@@ -196,17 +196,17 @@ async fn sending_an_invitation_validates_its_input() {
     let org = emulator.create_organization("Initech");
 
     let err = um
-        .send_invitation(SendInvitation::new("a@example.com").expires_in_days(0u32))
+        .send_invitation(SendInvitation::new("a@example.com").expires_in_days(0))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("expires_in_days_too_short"));
     let err = um
-        .send_invitation(SendInvitation::new("a@example.com").expires_in_days(31u32))
+        .send_invitation(SendInvitation::new("a@example.com").expires_in_days(31))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("expires_in_days_too_long"));
     let ok = um
-        .send_invitation(SendInvitation::new("a@example.com").expires_in_days(30u32))
+        .send_invitation(SendInvitation::new("a@example.com").expires_in_days(30))
         .await
         .unwrap();
     assert_eq!(ok.organization_id, None);

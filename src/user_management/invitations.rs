@@ -77,7 +77,7 @@ string_enum!(
 /// let params = SendInvitation::new("ada@example.com")
 ///     .organization_id("org_456")
 ///     .role_slug("admin")
-///     .expires_in_days(14u32);
+///     .expires_in_days(14);
 /// let body = serde_json::to_value(&params).unwrap();
 /// assert_eq!(body["expires_in_days"], 14);
 /// assert!(body.get("locale").is_none());
@@ -116,6 +116,13 @@ impl SendInvitation {
             locale: None,
         }
     }
+
+    /// Sets the days until expiry (1–30; WorkOS refuses others with
+    /// `expires_in_days_too_short` / `expires_in_days_too_long`).
+    pub fn expires_in_days(mut self, days: u32) -> Self {
+        self.expires_in_days = Some(days);
+        self
+    }
 }
 
 setters!(SendInvitation {
@@ -123,8 +130,6 @@ setters!(SendInvitation {
     organization_id: String,
     /// Sets the role given on acceptance.
     role_slug: String,
-    /// Sets the days until expiry (1–30).
-    expires_in_days: u32,
     /// Names the inviting user.
     inviter_user_id: String,
     /// Sets the email's language.

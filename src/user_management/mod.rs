@@ -19,6 +19,11 @@ mod users;
 pub use auth_factors::*;
 pub use authenticate::*;
 pub use authorization_url::*;
+pub use email_verification::*;
+pub use invitations::*;
+pub use magic_auth::*;
+pub use organization_memberships::*;
+pub use password_reset::*;
 pub use sessions::*;
 pub use users::*;
 

@@ -53,7 +53,7 @@ pub fn assert_contract(emulator: &Emulator) {
                 for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
                     // `provider_query_params[key]=value` is the deep-object form of one parameter.
                     let name = name.split('[').next().unwrap_or_default().to_owned();
-                    if !declared.iter().any(|d| *d == name) {
+                    if !declared.contains(&name) {
                         problems.push(format!(
                             "{label}: query parameter {name:?} is not in the spec"
                         ));

@@ -1,6 +1,11 @@
 //! The emulator's routes, one module per resource.
 
 mod auth_factors;
+mod email_verification;
+mod invitations;
+mod magic_auth;
+mod organization_memberships;
+mod password_reset;
 mod sessions;
 mod users;
 
@@ -16,6 +21,11 @@ pub(crate) fn router(state: SharedState) -> Router {
         .merge(users::routes())
         .merge(sessions::api_routes())
         .merge(auth_factors::routes())
+        .merge(organization_memberships::routes())
+        .merge(invitations::routes())
+        .merge(magic_auth::routes())
+        .merge(password_reset::routes())
+        .merge(email_verification::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_api_key,

@@ -160,8 +160,9 @@ fn main() {
 
     let totals = *TOTALS.lock().unwrap_or_else(|p| p.into_inner());
     let [(client_time, client_calls), (bare_time, bare_calls)] = totals;
-    if client_calls == 0 || bare_calls == 0 {
-        // Filtered out (e.g. `cargo bench -- client`) or run as a test: nothing to compare.
+    // `cargo test --benches` runs each benchmark once, without `--bench`: nothing to compare.
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    if !bench_mode || client_calls == 0 || bare_calls == 0 {
         return;
     }
     let per_call = |time: Duration, calls: u64| time.as_secs_f64() * 1e6 / calls as f64;

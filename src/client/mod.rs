@@ -355,3 +355,45 @@ fn parse_base_url(raw: &str, name: &'static str) -> Result<Url, ConfigError> {
     base_url.set_fragment(None);
     Ok(base_url)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_built_once_and_the_key_is_marked_sensitive() {
+        let client = Client::builder()
+            .api_key("sk_test_123")
+            .client_id("client_123")
+            .build()
+            .unwrap();
+        let auth = client.inner.authorization.as_ref().unwrap();
+        assert!(auth.is_sensitive());
+        assert_eq!(auth.as_bytes(), b"Bearer sk_test_123");
+        assert!(!format!("{auth:?}").contains("sk_test_123"));
+        assert_eq!(
+            client.inner.user_agent.to_str().unwrap(),
+            concat!("authkit-axum/", env!("CARGO_PKG_VERSION"))
+        );
+        let public = Client::builder().client_id("client_123").build().unwrap();
+        assert!(public.inner.authorization.is_none());
+    }
+
+    #[test]
+    fn base_url_errors_name_their_source() {
+        let err = parse_base_url("api.workos.com", "WORKOS_BASE_URL").unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "WORKOS_BASE_URL",
+                ..
+            }
+        ));
+        assert_eq!(
+            parse_base_url("https://x.test/a/b", "base_url")
+                .unwrap()
+                .as_str(),
+            "https://x.test/a/b/"
+        );
+    }
+}

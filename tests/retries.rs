@@ -378,10 +378,11 @@ async fn a_response_slower_than_the_timeout_is_a_timeout_error() {
 }
 
 #[tokio::test]
-async fn a_post_retried_while_its_first_attempt_still_runs_acts_once() {
+async fn a_post_that_timed_out_is_retried_with_its_key_and_acts_once() {
     let emulator = Emulator::start().await.unwrap();
     // The first attempt stalls past the client's timeout; the retry, with the same key,
-    // arrives while the first may still be in progress.
+    // arrives while the first may still be in progress (the emulator then makes it wait and
+    // replays the first answer) or after the server dropped it.
     let client = emulator
         .client_builder()
         .timeout(Duration::from_millis(400))

@@ -1,5 +1,9 @@
 //! Fault injection and the request log: make a path fail or stall N times, and see what the
 //! emulator was asked.
+//!
+//! The same middleware replays POSTs by `Idempotency-Key`, as WorkOS does: the first final
+//! answer for a (path, key) pair is kept and returned to any later request with that key,
+//! and requests with one key are processed one at a time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -84,6 +88,16 @@ impl Fault {
 
     /// Run the real handler first and then replace its answer with the fault: the work is
     /// done but the caller sees a failure, as when a response is lost on the way back.
+    ///
+    /// The real answer of a POST with an `Idempotency-Key` is still kept, so a retry with the
+    /// same key gets it replayed (as WorkOS does) instead of acting twice.
+    ///
+    /// ```
+    /// use authkit_axum::emulator::Fault;
+    ///
+    /// // The next user creation happens, but the client is told 503.
+    /// let lost = Fault::new("/user_management/users").method("POST").status(503).times(1).after_processing();
+    /// ```
     pub fn after_processing(mut self) -> Self {
         self.after_processing = true;
         self

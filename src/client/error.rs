@@ -123,7 +123,7 @@ pub enum ConfigError {
 /// WorkOS uses several body shapes (`{message}`, `{code, message}`, `{code, message, errors}`,
 /// `{error, error_description}`); this keeps all of them.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("WorkOS API error: HTTP {status}{}: {message}{}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), request_id.as_deref().map(|r| format!(" (request id {r})")).unwrap_or_default())]
+#[error("WorkOS API error: HTTP {status}{}: {message}{}{}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), request_id.as_deref().map(|r| format!(" (request id {r})")).unwrap_or_default(), if *attempts > 1 { format!("; gave up after {attempts} attempts") } else { String::new() })]
 #[non_exhaustive]
 pub struct ApiError {
     /// The HTTP status.
@@ -140,6 +140,9 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// The endpoint called.
     pub endpoint: String,
+    /// How many attempts were made: more than one when transient failures (408, 429, 5xx)
+    /// were retried until the retries ran out.
+    pub attempts: u32,
 }
 
 /// One entry of an API error's `errors` list.
@@ -363,6 +366,14 @@ impl Error {
         }
     }
 
+    /// Records how many attempts the call took (API errors only).
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        if let Error::Api(e) = &mut self {
+            e.attempts = attempts;
+        }
+        self
+    }
+
     /// The API error, when WorkOS answered with an error that is not a step-up.
     pub fn as_api_error(&self) -> Option<&ApiError> {
         match self {
@@ -508,6 +519,7 @@ pub(crate) fn from_response(
         errors,
         retry_after,
         endpoint: endpoint.to_owned(),
+        attempts: 1,
     }))
 }
 

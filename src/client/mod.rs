@@ -7,6 +7,7 @@ mod transport;
 use std::sync::Arc;
 use std::time::Duration;
 
+use reqwest::header::HeaderValue;
 use url::Url;
 
 pub use error::{
@@ -58,7 +59,11 @@ pub(crate) struct Inner {
     pub(crate) retry_base_delay: Duration,
     pub(crate) max_retry_delay: Duration,
     pub(crate) idempotency_keys: bool,
-    pub(crate) user_agent: String,
+    /// `User-Agent`, checked once at build time.
+    pub(crate) user_agent: HeaderValue,
+    /// `Bearer <api key>`, built once and marked sensitive so that `Debug` of a request or a
+    /// header map never shows it.
+    pub(crate) authorization: Option<HeaderValue>,
 }
 
 impl std::fmt::Debug for Client {
@@ -178,6 +183,8 @@ impl ClientBuilder {
             .api_key(api_key)
             .client_id(client_id);
         if let Some(base) = var("WORKOS_BASE_URL")? {
+            // Checked here so that a bad value names the variable, not the builder setting.
+            parse_base_url(&base, "WORKOS_BASE_URL")?;
             builder = builder.base_url(base);
         }
         Ok(builder)
@@ -267,34 +274,36 @@ impl ClientBuilder {
         {
             return Err(ConfigError::Invalid {
                 name: "api_key",
-                reason: "an API key looks like sk_test_...; it cannot be empty or contain spaces"
+                reason: "it is empty or contains spaces; an API key looks like sk_test_... \
+                         (copy it from the API Keys page of the WorkOS dashboard)"
                     .into(),
             });
         }
         let raw_base = self.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned());
-        let mut base_url = Url::parse(raw_base.trim()).map_err(|e| ConfigError::Invalid {
-            name: "base_url",
-            reason: format!(
-                "{raw_base:?} is not an absolute URL ({e}); expected e.g. https://api.workos.com"
-            ),
-        })?;
-        if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
-            return Err(ConfigError::Invalid {
-                name: "base_url",
+        let base_url = parse_base_url(&raw_base, "base_url")?;
+        let user_agent = match self.user_agent {
+            None => HeaderValue::from_static(concat!("authkit-axum/", env!("CARGO_PKG_VERSION"))),
+            Some(ua) => HeaderValue::from_str(&ua).map_err(|_| ConfigError::Invalid {
+                name: "user_agent",
                 reason: format!(
-                    "{raw_base:?} must be an http(s) URL such as https://api.workos.com"
+                    "{ua:?} cannot be sent as an HTTP header: use printable ASCII, e.g. my-app/1.0"
                 ),
-            });
-        }
-        if !base_url.path().ends_with('/') {
-            let path = format!("{}/", base_url.path());
-            base_url.set_path(&path);
-        }
-        base_url.set_query(None);
-        base_url.set_fragment(None);
-        let user_agent = self
-            .user_agent
-            .unwrap_or_else(|| concat!("authkit-axum/", env!("CARGO_PKG_VERSION")).to_owned());
+            })?,
+        };
+        let authorization = match &self.api_key {
+            None => None,
+            Some(key) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
+                    .map_err(|_| ConfigError::Invalid {
+                        name: "api_key",
+                        reason: "it contains characters that cannot be sent in an HTTP header; \
+                                 copy the key (sk_test_... or sk_live_...) again from the WorkOS dashboard"
+                            .into(),
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
@@ -317,7 +326,73 @@ impl ClientBuilder {
                 max_retry_delay: self.max_retry_delay.unwrap_or(Duration::from_secs(30)),
                 idempotency_keys: self.idempotency_keys.unwrap_or(true),
                 user_agent,
+                authorization,
             }),
         })
+    }
+}
+
+/// Parses and normalizes an API base URL; `name` is the setting or variable it came from.
+fn parse_base_url(raw: &str, name: &'static str) -> Result<Url, ConfigError> {
+    let mut base_url = Url::parse(raw.trim()).map_err(|e| ConfigError::Invalid {
+        name,
+        reason: format!(
+            "{raw:?} is not an absolute URL ({e}); expected e.g. https://api.workos.com"
+        ),
+    })?;
+    if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("{raw:?} must be an http(s) URL such as https://api.workos.com"),
+        });
+    }
+    if !base_url.path().ends_with('/') {
+        let path = format!("{}/", base_url.path());
+        base_url.set_path(&path);
+    }
+    base_url.set_query(None);
+    base_url.set_fragment(None);
+    Ok(base_url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_are_built_once_and_the_key_is_marked_sensitive() {
+        let client = Client::builder()
+            .api_key("sk_test_123")
+            .client_id("client_123")
+            .build()
+            .unwrap();
+        let auth = client.inner.authorization.as_ref().unwrap();
+        assert!(auth.is_sensitive());
+        assert_eq!(auth.as_bytes(), b"Bearer sk_test_123");
+        assert!(!format!("{auth:?}").contains("sk_test_123"));
+        assert_eq!(
+            client.inner.user_agent.to_str().unwrap(),
+            concat!("authkit-axum/", env!("CARGO_PKG_VERSION"))
+        );
+        let public = Client::builder().client_id("client_123").build().unwrap();
+        assert!(public.inner.authorization.is_none());
+    }
+
+    #[test]
+    fn base_url_errors_name_their_source() {
+        let err = parse_base_url("api.workos.com", "WORKOS_BASE_URL").unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "WORKOS_BASE_URL",
+                ..
+            }
+        ));
+        assert_eq!(
+            parse_base_url("https://x.test/a/b", "base_url")
+                .unwrap()
+                .as_str(),
+            "https://x.test/a/b/"
+        );
     }
 }

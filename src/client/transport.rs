@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rand::Rng;
 use reqwest::Method;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
@@ -198,17 +200,17 @@ impl Client {
             let mut request = inner
                 .http
                 .request(method.clone(), url.clone())
-                .header(USER_AGENT, &inner.user_agent)
-                .header(ACCEPT, "application/json");
-            if let Some(key) = inner.api_key.as_ref().filter(|_| auth) {
-                request = request.header(AUTHORIZATION, format!("Bearer {}", key.expose_secret()));
+                .header(USER_AGENT, inner.user_agent.clone())
+                .header(ACCEPT, HeaderValue::from_static("application/json"));
+            if let Some(value) = inner.authorization.as_ref().filter(|_| auth) {
+                request = request.header(AUTHORIZATION, value.clone());
             }
             if let Some(key) = &idempotency_key {
-                request = request.header("Idempotency-Key", key);
+                request = request.header("Idempotency-Key", key.clone());
             }
             if let Some(body) = &body {
                 request = request
-                    .header(CONTENT_TYPE, "application/json")
+                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                     .body(body.clone());
             }
             let started = Instant::now();
@@ -216,24 +218,26 @@ impl Client {
             match request.send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
-                    let headers = response.headers().clone();
-                    let request_id = header_str(&headers, "x-request-id");
-                    let retry_after = retry_after(&headers);
+                    let success = response.status().is_success();
+                    // Only what is needed from the headers: no copy of the whole map.
+                    let request_id = header_str(response.headers(), "x-request-id");
+                    let retry_after = (!success)
+                        .then(|| retry_after(response.headers()))
+                        .flatten();
                     let bytes = match response.bytes().await {
-                        Ok(bytes) => bytes.to_vec(),
+                        Ok(bytes) => Vec::from(bytes),
                         Err(source) if retries_left && replay_safe => {
-                            tracing::warn!(attempt, error = %source.without_url(), "reading the WorkOS response failed; retrying");
+                            tracing::warn!(attempt, error = %DisplayNoUrl(&source), "reading the WorkOS response failed; retrying");
                             tokio::time::sleep(self.backoff(attempt, None)).await;
                             continue;
                         }
-                        Err(source) => return Err(transport_error(name, attempt, source)),
+                        Err(source) => return Err(failure(name, attempt, source)),
                     };
-                    let elapsed_ms = started.elapsed().as_millis() as u64;
-                    if (200..300).contains(&status) {
+                    if success {
                         tracing::debug!(
                             status,
                             attempt,
-                            elapsed_ms,
+                            elapsed_ms = started.elapsed().as_millis() as u64,
                             request_id = request_id.as_deref(),
                             "WorkOS call succeeded"
                         );
@@ -252,7 +256,8 @@ impl Client {
                         tokio::time::sleep(delay).await;
                         continue;
                     }
-                    let error = from_response(name, status, request_id, retry_after, &bytes);
+                    let error = from_response(name, status, request_id, retry_after, &bytes)
+                        .with_attempts(attempt);
                     if status >= 500 {
                         tracing::warn!(status, attempt, error = %error, "WorkOS call failed");
                     } else {
@@ -274,13 +279,7 @@ impl Client {
                         tokio::time::sleep(delay).await;
                         continue;
                     }
-                    if source.is_timeout() {
-                        return Err(Error::Timeout {
-                            endpoint: name.to_owned(),
-                            attempts: attempt,
-                        });
-                    }
-                    return Err(transport_error(name, attempt, source));
+                    return Err(failure(name, attempt, source));
                 }
             }
         }
@@ -323,7 +322,14 @@ fn strip_url(text: &str) -> String {
     }
 }
 
-fn transport_error(name: &str, attempts: u32, source: reqwest::Error) -> Error {
+/// The error for a request that got no (complete) response: a timeout, or a transport failure.
+fn failure(name: &str, attempts: u32, source: reqwest::Error) -> Error {
+    if source.is_timeout() {
+        return Error::Timeout {
+            endpoint: name.to_owned(),
+            attempts,
+        };
+    }
     Error::Transport {
         endpoint: name.to_owned(),
         attempts,

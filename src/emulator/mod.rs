@@ -24,14 +24,11 @@
 //! at `/sso/jwks/{client_id}`; a hosted sign-in page at `/user_management/authorize`; an
 //! [outbox](Emulator::outbox) of the emails WorkOS would send; and [fault injection](Fault).
 
-#[allow(dead_code)] // filled in as each resource is served
 mod auth;
 mod faults;
 mod http;
-#[allow(dead_code)]
 mod outbox;
 mod routes;
-#[allow(dead_code)]
 mod store;
 
 use std::net::SocketAddr;
@@ -347,12 +344,9 @@ impl Emulator {
 
     /// Creates an organization (the User Management API has no endpoint for it) and returns its id.
     pub fn create_organization(&self, name: &str) -> String {
-        let now = self.state.now();
         let org = store::OrganizationRec {
             id: store::new_id("org"),
             name: name.to_owned(),
-            created_at: now,
-            updated_at: now,
         };
         let id = org.id.clone();
         self.state.store().organizations.insert(org);

@@ -74,10 +74,6 @@ impl<T: Record> Table<T> {
     pub fn find_mut(&mut self, mut pred: impl FnMut(&T) -> bool) -> Option<&mut T> {
         self.rows.values_mut().find(|r| pred(r))
     }
-
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
 }
 
 static LAST_ID: AtomicU64 = AtomicU64::new(0);
@@ -305,8 +301,6 @@ impl UserRec {
 pub(crate) struct OrganizationRec {
     pub id: String,
     pub name: String,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
 }
 
 /// An organization membership.

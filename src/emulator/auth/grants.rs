@@ -941,7 +941,6 @@ impl Emulator {
             user_id: user_id.to_owned(),
             organization_id: None,
             code_challenge: code_challenge.map(str::to_owned),
-            redirect_uri: format!("{}/callback", self.state.config.base_url),
             authentication_method: "Password".to_owned(),
             invitation_token: None,
             expires_at: now + Duration::minutes(10),

@@ -656,7 +656,6 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
         user_id: user.id.clone(),
         organization_id,
         code_challenge: req.code_challenge.clone(),
-        redirect_uri: req.redirect_uri.clone(),
         authentication_method: "Password".into(),
         invitation_token: req.invitation_token.clone(),
         expires_at: now + FLOW_TTL,

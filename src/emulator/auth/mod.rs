@@ -67,7 +67,6 @@ pub(crate) struct AuthCodeRec {
     pub organization_id: Option<String>,
     /// The PKCE `code_challenge` (S256) given to `/user_management/authorize`, if any.
     pub code_challenge: Option<String>,
-    pub redirect_uri: String,
     /// e.g. `Password`.
     pub authentication_method: String,
     pub invitation_token: Option<String>,
@@ -168,6 +167,7 @@ impl Record for ChallengeRec {
     }
 }
 
+#[cfg(test)]
 /// The current TOTP code of a base32 secret (SHA-1, 6 digits, 30 s step) at `at`.
 pub(crate) fn totp_code(secret_base32: &str, at: OffsetDateTime) -> Option<String> {
     let totp = totp(secret_base32)?;

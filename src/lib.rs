@@ -10,6 +10,8 @@
 #[macro_use]
 mod macros;
 
+#[cfg(feature = "axum")]
+mod axum;
 mod client;
 mod secret;
 pub mod user_management;
@@ -24,3 +26,8 @@ pub use client::{
     Result, SsoRequired,
 };
 pub use secret::SecretString;
+
+#[cfg(feature = "axum")]
+pub use crate::axum::*;
+#[cfg(feature = "axum")]
+pub use tower_sessions;

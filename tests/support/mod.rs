@@ -1,6 +1,8 @@
 //! Shared test support: the spec validator and the contract check every capability test ends with.
 #![allow(dead_code)]
 
+#[cfg(feature = "axum")]
+pub mod app;
 pub mod spec;
 
 use authkit_axum::emulator::Emulator;

@@ -876,3 +876,86 @@ impl Emulator {
         id
     }
 }
+
+/// Signing users in from tests, without a browser.
+impl Emulator {
+    /// Completes the sign-in that `authorize_url` starts (the URL your app redirects to, e.g.
+    /// the `Location` of `GET /auth/login`) as the user with `email`, as if they had signed in on
+    /// the hosted page, and returns the callback URL to send back to your app (with `code` and
+    /// `state`). The code honours the URL's PKCE challenge and organization.
+    ///
+    /// The user must exist. If they belong to several organizations and the URL names none,
+    /// the first membership is used (use the hosted page itself to test the choice screen).
+    /// No password, email verification or MFA step is asked: use the hosted page to test those.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_axum::emulator::Emulator;
+    /// use authkit_axum::user_management::{AuthenticateWithCode, AuthorizationUrl, CreateUser};
+    ///
+    /// let emulator = Emulator::start().await?;
+    /// let um = emulator.client().user_management();
+    /// um.create_user(CreateUser::new("ada@example.com").email_verified(true)).await?;
+    /// let url = um.get_authorization_url(
+    ///     &AuthorizationUrl::new("http://localhost:3000/auth/callback").state("xyz"),
+    /// )?;
+    /// let callback = emulator.approve_sign_in(url.as_str(), "ada@example.com")?;
+    /// let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    /// let auth = um.authenticate_with_code(AuthenticateWithCode::new(code)).await?;
+    /// assert_eq!(auth.user.email, "ada@example.com");
+    /// # Ok(()) }
+    /// ```
+    pub fn approve_sign_in(&self, authorize_url: &str, email: &str) -> Result<url::Url, String> {
+        let url = url::Url::parse(authorize_url)
+            .map_err(|e| format!("{authorize_url:?} is not a URL: {e}"))?;
+        let param = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        if param("client_id").as_deref() != Some(self.client_id()) {
+            return Err(format!(
+                "the URL's client_id is not this emulator's ({})",
+                self.client_id()
+            ));
+        }
+        let redirect_uri = param("redirect_uri").ok_or("the URL has no redirect_uri")?;
+        let mut callback = url::Url::parse(&redirect_uri)
+            .map_err(|e| format!("redirect_uri {redirect_uri:?} is not a URL: {e}"))?;
+        let now = self.state.now();
+        let mut store = self.state.store();
+        let user = store
+            .users
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .ok_or_else(|| format!("no user has the email {email:?}: create it first"))?
+            .id
+            .clone();
+        let organization_id = match param("organization_id") {
+            Some(org) => Some(org),
+            None => store
+                .memberships
+                .find(|m| m.user_id == user && m.status == "active")
+                .map(|m| m.organization_id.clone()),
+        };
+        let code = AuthCodeRec {
+            code: store::random_token(32),
+            user_id: user,
+            organization_id,
+            code_challenge: param("code_challenge"),
+            authentication_method: "Password".into(),
+            invitation_token: param("invitation_token"),
+            expires_at: now + FLOW_TTL,
+            used: false,
+        };
+        {
+            let mut pairs = callback.query_pairs_mut();
+            pairs.append_pair("code", &code.code);
+            if let Some(state) = param("state") {
+                pairs.append_pair("state", &state);
+            }
+        }
+        store.auth.codes.insert(code);
+        Ok(callback)
+    }
+}

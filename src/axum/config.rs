@@ -1,0 +1,353 @@
+//! [`AuthKit`]: the configuration shared by the router, the layer and the extractors.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::Response;
+use url::Url;
+
+use super::refresh::Refresher;
+use super::verifier::TokenVerifier;
+use crate::user_management::{AuthenticateResponse, SignInWith};
+use crate::{Client, ConfigError};
+
+/// What a request without a signed-in user gets from the [`AuthUser`](super::AuthUser) extractor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unauthenticated {
+    /// Decide per request: browser page loads get a redirect to sign in, API and `fetch`
+    /// requests get 401 JSON (by `Accept`, `Sec-Fetch-Mode` and `X-Requested-With`).
+    #[default]
+    Auto,
+    /// Always `303 See Other` to the sign-in route, with `return_to` set to the request path.
+    Redirect,
+    /// Always `401 Unauthorized` with a JSON body.
+    Json,
+}
+
+/// A boxed future, for hooks.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Runs after a successful sign-in, before the session is stored: save the user, check an
+/// allow-list, ... Returning `Err(message)` refuses the sign-in with that message.
+pub type SignInHook = Arc<
+    dyn for<'a> Fn(&'a AuthenticateResponse) -> BoxFuture<'a, Result<(), String>> + Send + Sync,
+>;
+
+/// Renders a sign-in failure (WorkOS `error` parameter, bad state, failed code exchange).
+pub type CallbackErrorHook = Arc<dyn Fn(&super::CallbackError) -> Response + Send + Sync>;
+
+/// The AuthKit integration's configuration. Cheap to clone.
+///
+/// Build it from a [`Client`] and the callback URL, or from the environment:
+///
+/// ```
+/// use authkit_axum::{AuthKit, Client};
+///
+/// let client = Client::builder().api_key("sk_test_123").client_id("client_123").build()?;
+/// let authkit = AuthKit::builder(client, "http://localhost:3000/auth/callback")
+///     .after_sign_in("/account")
+///     .build()?;
+/// assert_eq!(authkit.prefix(), "/auth");
+/// # Ok::<(), authkit_axum::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct AuthKit {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub client: Client,
+    pub redirect_uri: Url,
+    pub prefix: String,
+    pub after_sign_in: String,
+    pub after_sign_out: Option<String>,
+    pub sign_in_with: SignInWith,
+    pub unauthenticated: Unauthenticated,
+    pub refresh_margin: Duration,
+    pub stale_grace: Duration,
+    pub pending_ttl: Duration,
+    pub max_pending: usize,
+    pub revoke_on_sign_out: bool,
+    pub on_sign_in: Option<SignInHook>,
+    pub on_callback_error: Option<CallbackErrorHook>,
+    pub verifier: TokenVerifier,
+    pub refresher: Refresher,
+    pub users: super::UserCache,
+}
+
+impl fmt::Debug for AuthKit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthKit")
+            .field("client", &self.inner.client)
+            .field("redirect_uri", &self.inner.redirect_uri.as_str())
+            .field("prefix", &self.inner.prefix)
+            .field("unauthenticated", &self.inner.unauthenticated)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthKit {
+    /// Starts configuring AuthKit for `client`, with WorkOS sending users back to
+    /// `redirect_uri` (the absolute URL of the callback route, e.g.
+    /// `https://app.example.com/auth/callback`, registered in the WorkOS dashboard).
+    pub fn builder(client: Client, redirect_uri: impl Into<String>) -> AuthKitBuilder {
+        AuthKitBuilder {
+            client,
+            redirect_uri: redirect_uri.into(),
+            prefix: "/auth".to_owned(),
+            after_sign_in: "/".to_owned(),
+            after_sign_out: None,
+            sign_in_with: SignInWith::AuthKit,
+            unauthenticated: Unauthenticated::Auto,
+            refresh_margin: Duration::from_secs(30),
+            stale_grace: Duration::from_secs(300),
+            revoke_on_sign_out: false,
+            on_sign_in: None,
+            on_callback_error: None,
+        }
+    }
+
+    /// Configures AuthKit from the environment: `WORKOS_API_KEY`, `WORKOS_CLIENT_ID`,
+    /// `WORKOS_REDIRECT_URI` and the optional `WORKOS_BASE_URL`.
+    ///
+    /// ```
+    /// # unsafe { std::env::remove_var("WORKOS_REDIRECT_URI"); }
+    /// # unsafe { std::env::set_var("WORKOS_API_KEY", "sk_test_1"); }
+    /// # unsafe { std::env::set_var("WORKOS_CLIENT_ID", "client_1"); }
+    /// let err = authkit_axum::AuthKit::from_env().unwrap_err();
+    /// assert!(err.to_string().contains("WORKOS_REDIRECT_URI"));
+    /// ```
+    pub fn from_env() -> Result<AuthKitBuilder, ConfigError> {
+        let client = Client::from_env()?;
+        let redirect_uri = std::env::var("WORKOS_REDIRECT_URI")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::MissingEnv("WORKOS_REDIRECT_URI"))?;
+        Ok(AuthKit::builder(client, redirect_uri.trim()))
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The route prefix, e.g. `/auth`.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// The callback URL WorkOS redirects to.
+    pub fn redirect_uri(&self) -> &Url {
+        &self.inner.redirect_uri
+    }
+
+    /// The path of the sign-in route, e.g. `/auth/login`.
+    pub fn sign_in_path(&self) -> String {
+        format!("{}/login", self.inner.prefix)
+    }
+
+    /// The path of the sign-up route, e.g. `/auth/signup`.
+    pub fn sign_up_path(&self) -> String {
+        format!("{}/signup", self.inner.prefix)
+    }
+
+    /// The path of the sign-out route (POST), e.g. `/auth/logout`.
+    pub fn sign_out_path(&self) -> String {
+        format!("{}/logout", self.inner.prefix)
+    }
+
+    /// The path of the organization switch route (POST), e.g. `/auth/switch-organization`.
+    pub fn switch_organization_path(&self) -> String {
+        format!("{}/switch-organization", self.inner.prefix)
+    }
+
+    /// Whether cookies must be `Secure`: true unless the callback is on `http://localhost`
+    /// (or a loopback address).
+    pub fn secure_cookies(&self) -> bool {
+        !is_local_http(&self.inner.redirect_uri)
+    }
+
+    /// The origin of the app, from the callback URL (e.g. `https://app.example.com`).
+    pub(crate) fn origin(&self) -> String {
+        self.inner.redirect_uri.origin().ascii_serialization()
+    }
+}
+
+fn is_local_http(url: &Url) -> bool {
+    url.scheme() == "http"
+        && match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+/// Configures an [`AuthKit`]. Every setting has a default except the client and the callback URL.
+#[must_use]
+pub struct AuthKitBuilder {
+    client: Client,
+    redirect_uri: String,
+    prefix: String,
+    after_sign_in: String,
+    after_sign_out: Option<String>,
+    sign_in_with: SignInWith,
+    unauthenticated: Unauthenticated,
+    refresh_margin: Duration,
+    stale_grace: Duration,
+    revoke_on_sign_out: bool,
+    on_sign_in: Option<SignInHook>,
+    on_callback_error: Option<CallbackErrorHook>,
+}
+
+impl fmt::Debug for AuthKitBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthKitBuilder")
+            .field("client", &self.client)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthKitBuilder {
+    /// Where the routes are mounted (default `/auth`). The router's own paths include it, so
+    /// merge the router rather than nesting it.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Where users land after signing in when no `return_to` was given (default `/`).
+    pub fn after_sign_in(mut self, path: impl Into<String>) -> Self {
+        self.after_sign_in = path.into();
+        self
+    }
+
+    /// Where WorkOS sends users after signing out (the logout `return_to`; it must be one of
+    /// the dashboard's logout URIs). Default: the app's origin + `/`.
+    pub fn after_sign_out(mut self, url: impl Into<String>) -> Self {
+        self.after_sign_out = Some(url.into());
+        self
+    }
+
+    /// How users sign in: AuthKit (default), an OAuth provider, a connection or an organization.
+    pub fn sign_in_with(mut self, sign_in_with: SignInWith) -> Self {
+        self.sign_in_with = sign_in_with;
+        self
+    }
+
+    /// What unauthenticated requests get from the `AuthUser` extractor (default: decided per request).
+    pub fn unauthenticated(mut self, unauthenticated: Unauthenticated) -> Self {
+        self.unauthenticated = unauthenticated;
+        self
+    }
+
+    /// How long before its expiry an access token is refreshed (default 30 s).
+    pub fn refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// While WorkOS cannot be reached (429, 5xx, network), how long past its expiry a session
+    /// still counts as signed in (default 5 minutes). The refresh is retried on every request.
+    pub fn stale_grace(mut self, grace: Duration) -> Self {
+        self.stale_grace = grace;
+        self
+    }
+
+    /// Also revoke the WorkOS session from the server on sign-out (default: only the
+    /// browser redirect to WorkOS's logout URL ends it).
+    pub fn revoke_on_sign_out(mut self, revoke: bool) -> Self {
+        self.revoke_on_sign_out = revoke;
+        self
+    }
+
+    /// Runs after every successful sign-in, before the session is stored.
+    ///
+    /// ```
+    /// # fn f(builder: authkit_axum::AuthKitBuilder) -> authkit_axum::AuthKitBuilder {
+    /// builder.on_sign_in(|auth| Box::pin(async move {
+    ///     if auth.user.email.ends_with("@example.com") { Ok(()) } else { Err("not invited".into()) }
+    /// }))
+    /// # }
+    /// ```
+    pub fn on_sign_in<F>(mut self, hook: F) -> Self
+    where
+        F: for<'a> Fn(&'a AuthenticateResponse) -> BoxFuture<'a, Result<(), String>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.on_sign_in = Some(Arc::new(hook));
+        self
+    }
+
+    /// Renders callback errors instead of the built-in error page.
+    pub fn on_callback_error<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&super::CallbackError) -> Response + Send + Sync + 'static,
+    {
+        self.on_callback_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Checks the settings and builds the [`AuthKit`].
+    pub fn build(self) -> Result<AuthKit, ConfigError> {
+        let redirect_uri = Url::parse(&self.redirect_uri).map_err(|e| ConfigError::Invalid {
+            name: "redirect_uri",
+            reason: format!(
+                "{:?} is not an absolute URL ({e}); use the full callback URL, e.g. http://localhost:3000/auth/callback",
+                self.redirect_uri
+            ),
+        })?;
+        if !matches!(redirect_uri.scheme(), "http" | "https") {
+            return Err(ConfigError::Invalid {
+                name: "redirect_uri",
+                reason: "the callback URL must be http(s)".into(),
+            });
+        }
+        let prefix = self.prefix.trim_end_matches('/').to_owned();
+        if !prefix.is_empty() && !prefix.starts_with('/') {
+            return Err(ConfigError::Invalid {
+                name: "prefix",
+                reason: format!("{prefix:?} must start with '/', e.g. /auth"),
+            });
+        }
+        if !super::return_to::is_local_path(&self.after_sign_in) {
+            return Err(ConfigError::Invalid {
+                name: "after_sign_in",
+                reason: format!(
+                    "{:?} must be a path on this site, e.g. /account",
+                    self.after_sign_in
+                ),
+            });
+        }
+        let verifier = TokenVerifier::new(self.client.clone());
+        Ok(AuthKit {
+            inner: Arc::new(Inner {
+                client: self.client,
+                redirect_uri,
+                prefix,
+                after_sign_in: self.after_sign_in,
+                after_sign_out: self.after_sign_out,
+                sign_in_with: self.sign_in_with,
+                unauthenticated: self.unauthenticated,
+                refresh_margin: self.refresh_margin,
+                stale_grace: self.stale_grace,
+                pending_ttl: Duration::from_secs(600),
+                max_pending: 5,
+                revoke_on_sign_out: self.revoke_on_sign_out,
+                on_sign_in: self.on_sign_in,
+                on_callback_error: self.on_callback_error,
+                verifier,
+                refresher: Refresher::default(),
+                users: super::UserCache::default(),
+            }),
+        })
+    }
+}

@@ -1,0 +1,313 @@
+//! Extractors: [`AuthUser`] (required) and `Option<AuthUser>`, and the [`AuthRejection`]
+//! a handler gets when the request is not signed in or lacks a permission.
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use super::claims::AccessTokenClaims;
+use super::config::{AuthKit, Unauthenticated};
+use crate::SecretString;
+use crate::user_management::{Impersonator, User};
+
+/// Put into every request's extensions by [`AuthLayer`](super::AuthLayer).
+#[derive(Clone)]
+pub(crate) struct AuthContext {
+    pub authkit: AuthKit,
+    pub session_layer: bool,
+}
+
+/// Where an [`AuthUser`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthSource {
+    /// The browser session (cookie).
+    Session,
+    /// An `Authorization: Bearer` access token.
+    Bearer,
+}
+
+/// The signed-in user of a request. Use it as an extractor to require sign-in:
+///
+/// ```
+/// use authkit_axum::AuthUser;
+///
+/// async fn account(user: AuthUser) -> String {
+///     let org = user.organization_id.as_deref().unwrap_or("no organization");
+///     format!("{} ({org}, role {:?})", user.user.email, user.claims.role)
+/// }
+///
+/// async fn home(user: Option<AuthUser>) -> String {
+///     match user {
+///         Some(user) => format!("Welcome back, {}", user.user.display_name()),
+///         None => "Welcome! Sign in at /auth/login".to_owned(),
+///     }
+/// }
+/// ```
+///
+/// Without a signed-in user the required form answers as configured with
+/// [`Unauthenticated`]: a `303` to the sign-in route for page loads, `401` JSON for API calls.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct AuthUser {
+    /// The user.
+    pub user: User,
+    /// The verified access-token claims: session id, organization, role(s), permissions,
+    /// entitlements, feature flags, impersonator.
+    pub claims: AccessTokenClaims,
+    /// The organization the session is scoped to.
+    pub organization_id: Option<String>,
+    /// The impersonator, on impersonated sessions.
+    pub impersonator: Option<Impersonator>,
+    /// The raw access token, to call downstream APIs on the user's behalf.
+    pub access_token: SecretString,
+    /// When the access token expires (Unix seconds; refreshed automatically for sessions).
+    pub expires_at: i64,
+    /// Session or bearer token.
+    pub source: AuthSource,
+}
+
+impl AuthUser {
+    /// The WorkOS session id (`sid`), if the token has one.
+    pub fn session_id(&self) -> Option<&str> {
+        self.claims.sid.as_deref()
+    }
+
+    /// The role slug in the current organization.
+    pub fn role(&self) -> Option<&str> {
+        self.claims.role.as_deref()
+    }
+
+    /// The permission slugs.
+    pub fn permissions(&self) -> &[String] {
+        &self.claims.permissions
+    }
+
+    /// Requires a permission: `Err` is a `403` rejection naming it.
+    ///
+    /// ```
+    /// use authkit_axum::{AuthRejection, AuthUser};
+    ///
+    /// async fn delete_widget(user: AuthUser) -> Result<&'static str, AuthRejection> {
+    ///     user.require_permission("widgets:manage")?;
+    ///     Ok("deleted")
+    /// }
+    /// ```
+    pub fn require_permission(&self, permission: &str) -> Result<(), AuthRejection> {
+        if self.claims.has_permission(permission) {
+            Ok(())
+        } else {
+            Err(AuthRejection::Forbidden(format!(
+                "this needs the permission {permission:?}"
+            )))
+        }
+    }
+
+    /// Requires a role (`role` or one of `roles`).
+    pub fn require_role(&self, role: &str) -> Result<(), AuthRejection> {
+        if self.claims.has_role(role) {
+            Ok(())
+        } else {
+            Err(AuthRejection::Forbidden(format!(
+                "this needs the role {role:?}"
+            )))
+        }
+    }
+
+    /// Requires the session to be scoped to an organization; returns its id.
+    pub fn require_organization(&self) -> Result<&str, AuthRejection> {
+        self.organization_id.as_deref().ok_or_else(|| {
+            AuthRejection::Forbidden("this needs an organization: choose one first".into())
+        })
+    }
+}
+
+/// Why the [`AuthUser`] extractor refused a request. Implements `IntoResponse`.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AuthRejection {
+    /// Not signed in: `303` to this sign-in URL (browser page loads).
+    Redirect(String),
+    /// Not signed in: `401` JSON (API and fetch requests).
+    Unauthorized,
+    /// Signed in but not allowed: `403` with the reason.
+    Forbidden(String),
+    /// The app is misconfigured (no `AuthLayer`, or no session layer): `500` naming the fix.
+    Misconfigured(&'static str),
+}
+
+impl std::fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthRejection::Redirect(to) => write!(f, "sign-in required (redirecting to {to})"),
+            AuthRejection::Unauthorized => f.write_str("sign-in required"),
+            AuthRejection::Forbidden(reason) => write!(f, "forbidden: {reason}"),
+            AuthRejection::Misconfigured(fix) => {
+                write!(f, "authentication is misconfigured: {fix}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AuthRejection {}
+
+impl AuthRejection {
+    /// The HTTP status this rejection answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AuthRejection::Redirect(_) => StatusCode::SEE_OTHER,
+            AuthRejection::Unauthorized => StatusCode::UNAUTHORIZED,
+            AuthRejection::Forbidden(_) => StatusCode::FORBIDDEN,
+            AuthRejection::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            AuthRejection::Redirect(to) => Redirect::to(&to).into_response(),
+            AuthRejection::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                axum::Json(json!({
+                    "error": "unauthorized",
+                    "message": "Sign in first: this endpoint needs a signed-in session or a bearer access token."
+                })),
+            )
+                .into_response(),
+            AuthRejection::Forbidden(reason) => (
+                StatusCode::FORBIDDEN,
+                axum::Json(json!({ "error": "forbidden", "message": reason })),
+            )
+                .into_response(),
+            AuthRejection::Misconfigured(fix) => {
+                tracing::error!("{fix}");
+                (StatusCode::INTERNAL_SERVER_ERROR, format!("Authentication is misconfigured: {fix}"))
+                    .into_response()
+            }
+        }
+    }
+}
+
+const NO_LAYER: &str = "the AuthUser extractor found no AuthLayer: add `.layer(AuthLayer::new(authkit.clone()))` to the router, inside the session layer";
+const NO_SESSION: &str = "AuthLayer found no session: add the tower-sessions SessionManagerLayer (e.g. `authkit.session_layer(store)`) outside AuthLayer";
+
+/// Whether an unauthenticated request should get JSON rather than a redirect.
+pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    if get("x-requested-with").eq_ignore_ascii_case("xmlhttprequest") {
+        return true;
+    }
+    match get("sec-fetch-mode") {
+        "navigate" => return false,
+        "cors" | "same-origin" | "no-cors" => return true,
+        _ => {}
+    }
+    let accept = get("accept");
+    if accept.contains("text/html") {
+        return false;
+    }
+    accept.contains("application/json")
+        || headers.contains_key(header::AUTHORIZATION)
+        || !accept.is_empty()
+}
+
+fn unauthenticated(ctx: &AuthContext, parts: &Parts) -> AuthRejection {
+    let json = match ctx.authkit.inner.unauthenticated {
+        Unauthenticated::Json => true,
+        Unauthenticated::Redirect => false,
+        Unauthenticated::Auto => wants_json(&parts.headers),
+    };
+    if json {
+        return AuthRejection::Unauthorized;
+    }
+    let return_to = parts
+        .uri
+        .path_and_query()
+        .map(|pq| pq.as_str())
+        .unwrap_or("/");
+    let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    AuthRejection::Redirect(format!(
+        "{}?return_to={encoded}",
+        ctx.authkit.sign_in_path()
+    ))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(user.clone());
+        }
+        let ctx = parts
+            .extensions
+            .get::<AuthContext>()
+            .ok_or(AuthRejection::Misconfigured(NO_LAYER))?;
+        if !ctx.session_layer && super::layer_bearer_absent(parts) {
+            return Err(AuthRejection::Misconfigured(NO_SESSION));
+        }
+        Err(unauthenticated(ctx, parts))
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(Some(user.clone()));
+        }
+        let ctx = parts
+            .extensions
+            .get::<AuthContext>()
+            .ok_or(AuthRejection::Misconfigured(NO_LAYER))?;
+        if !ctx.session_layer && super::layer_bearer_absent(parts) {
+            return Err(AuthRejection::Misconfigured(NO_SESSION));
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn page_loads_redirect_and_api_calls_get_json() {
+        assert!(!wants_json(&headers(&[(
+            "accept",
+            "text/html,application/xhtml+xml"
+        )])));
+        assert!(!wants_json(&headers(&[
+            ("sec-fetch-mode", "navigate"),
+            ("accept", "*/*")
+        ])));
+        assert!(wants_json(&headers(&[("accept", "application/json")])));
+        assert!(wants_json(&headers(&[("sec-fetch-mode", "cors")])));
+        assert!(wants_json(&headers(&[(
+            "x-requested-with",
+            "XMLHttpRequest"
+        )])));
+        assert!(!wants_json(&headers(&[])));
+    }
+}

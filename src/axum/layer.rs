@@ -1,0 +1,259 @@
+//! [`AuthLayer`]: loads the signed-in session (refreshing it shortly before it expires) or
+//! verifies a bearer token, and puts the [`AuthUser`] into the request's extensions.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use http::header::{AUTHORIZATION, CACHE_CONTROL, HeaderValue, VARY};
+use http::{Request, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+use tower_sessions::Session;
+
+use super::config::AuthKit;
+use super::extract::{AuthContext, AuthSource, AuthUser};
+use super::refresh::{self, Refreshed};
+use super::session::{self, AuthSession};
+use crate::user_management::User;
+
+/// A tower layer that authenticates requests. Put it inside (after) the session layer:
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use authkit_axum::{AuthKit, AuthLayer, AuthUser, Client};
+///
+/// # fn app(authkit: AuthKit) -> Router {
+/// async fn account(user: AuthUser) -> String {
+///     format!("Hello, {}", user.user.email)
+/// }
+///
+/// Router::new()
+///     .route("/account", get(account))
+///     .merge(authkit.router())
+///     .layer(AuthLayer::new(authkit.clone()))
+///     .layer(authkit.session_layer(tower_sessions::MemoryStore::default()))
+/// # }
+/// ```
+///
+/// It reads, in order: an `Authorization: Bearer <access token>` header (verified against the
+/// JWKS; verdicts cached until the token expires), then the session. A missing, tampered or
+/// expired-and-unrefreshable session is simply anonymous: handlers decide with the
+/// [`AuthUser`] extractor (required) or `Option<AuthUser>`.
+#[derive(Clone, Debug)]
+pub struct AuthLayer {
+    authkit: AuthKit,
+}
+
+impl AuthLayer {
+    /// A layer for this AuthKit configuration.
+    pub fn new(authkit: AuthKit) -> Self {
+        AuthLayer { authkit }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            authkit: self.authkit.clone(),
+        }
+    }
+}
+
+/// The service of [`AuthLayer`].
+#[derive(Clone, Debug)]
+pub struct AuthService<S> {
+    inner: S,
+    authkit: AuthKit,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let authkit = self.authkit.clone();
+        // The clone that was polled ready handles this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let session = request.extensions().get::<Session>().cloned();
+            let token = bearer(&request).map(str::to_owned);
+            let user = authenticate(&authkit, token.as_deref(), session.as_ref()).await;
+            let signed_in = user.is_some();
+            request.extensions_mut().insert(AuthContext {
+                authkit,
+                session_layer: session.is_some(),
+            });
+            if let Some(user) = user {
+                request.extensions_mut().insert(user);
+            }
+            let mut response = inner.call(request).await?;
+            if signed_in {
+                let headers = response.headers_mut();
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+                headers.append(VARY, HeaderValue::from_static("Cookie"));
+                headers.append(VARY, HeaderValue::from_static("Authorization"));
+            }
+            Ok(response)
+        })
+    }
+}
+
+async fn authenticate(
+    authkit: &AuthKit,
+    token: Option<&str>,
+    session: Option<&Session>,
+) -> Option<AuthUser> {
+    if let Some(token) = token {
+        return from_bearer(authkit, token).await;
+    }
+    let Some(session) = session else {
+        tracing::error!(
+            "AuthLayer found no session: add the tower-sessions SessionManagerLayer outside it \
+             (e.g. `.layer(AuthLayer::new(authkit.clone())).layer(authkit.session_layer(store))`)"
+        );
+        return None;
+    };
+    from_session(authkit, session).await
+}
+
+fn bearer<B>(request: &Request<B>) -> Option<&str> {
+    let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+pub(crate) fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+async fn from_session(authkit: &AuthKit, session: &Session) -> Option<AuthUser> {
+    let current = session::load(session).await?;
+    let margin = authkit.inner.refresh_margin.as_secs() as i64;
+    if current.expires_at() - margin > now() {
+        return Some(AuthUser::from_session(current));
+    }
+    match refresh::refresh(authkit, &current).await {
+        Refreshed::Ok(next) => {
+            if let Err(err) = session::store(session, &next).await {
+                tracing::warn!(error = %err, "could not store the refreshed session");
+            }
+            Some(AuthUser::from_session(*next))
+        }
+        Refreshed::Invalid(reason) => {
+            // Another request, tab or machine may have refreshed first: re-read the store.
+            if session.load().await.is_ok()
+                && let Some(stored) = session::load(session).await
+                && !stored.refresh_token.ct_eq(&current.refresh_token)
+                && stored.expires_at() > now()
+            {
+                return Some(AuthUser::from_session(stored));
+            }
+            tracing::info!(user = %current.user.id, %reason, "session ended at WorkOS; signing out");
+            session::clear(session).await;
+            None
+        }
+        Refreshed::Transient => {
+            let grace = authkit.inner.stale_grace.as_secs() as i64;
+            (current.expires_at() + grace > now()).then(|| AuthUser::from_session(current))
+        }
+    }
+}
+
+/// Users of bearer tokens, fetched once per minute at most.
+#[derive(Default)]
+pub(crate) struct UserCache {
+    users: Mutex<HashMap<String, (Instant, User)>>,
+}
+
+const USER_TTL: Duration = Duration::from_secs(60);
+const USER_CAPACITY: usize = 10_000;
+
+async fn from_bearer(authkit: &AuthKit, token: &str) -> Option<AuthUser> {
+    let claims = match authkit.inner.verifier.verify_cached(token, now()).await {
+        Ok(claims) => claims,
+        Err(err) => {
+            tracing::debug!(error = %err, "bearer token refused");
+            return None;
+        }
+    };
+    let cache = &authkit.inner.users;
+    let cached = cache
+        .users
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&claims.sub)
+        .filter(|(at, _)| at.elapsed() < USER_TTL)
+        .map(|(_, u)| u.clone());
+    let user = match cached {
+        Some(user) => user,
+        None => match authkit
+            .inner
+            .client
+            .user_management()
+            .get_user(&claims.sub)
+            .await
+        {
+            Ok(user) => {
+                let mut users = cache.users.lock().unwrap_or_else(|p| p.into_inner());
+                if users.len() >= USER_CAPACITY {
+                    users.retain(|_, (at, _)| at.elapsed() < USER_TTL);
+                }
+                users.insert(claims.sub.clone(), (Instant::now(), user.clone()));
+                user
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "could not load the bearer token's user");
+                return None;
+            }
+        },
+    };
+    Some(AuthUser::from_bearer(user, claims, token))
+}
+
+/// Builds the session a sign-in produced into the user the extractors see.
+impl AuthUser {
+    pub(crate) fn from_session(s: AuthSession) -> Self {
+        AuthUser {
+            organization_id: s.organization_id.clone(),
+            impersonator: s.impersonator.clone(),
+            expires_at: s.claims.exp,
+            user: s.user,
+            claims: s.claims,
+            access_token: s.access_token,
+            source: AuthSource::Session,
+        }
+    }
+
+    fn from_bearer(user: User, claims: super::AccessTokenClaims, token: &str) -> Self {
+        AuthUser {
+            organization_id: claims.org_id.clone(),
+            impersonator: None,
+            expires_at: claims.exp,
+            user,
+            claims,
+            access_token: token.into(),
+            source: AuthSource::Bearer,
+        }
+    }
+}

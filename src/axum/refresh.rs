@@ -1,0 +1,150 @@
+//! Refreshing access tokens: single-flight per refresh token, so many concurrent requests on
+//! one expiring session make exactly one refresh call and share its result.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use sha2::{Digest, Sha256};
+
+use super::config::AuthKit;
+use super::session::AuthSession;
+use crate::user_management::AuthenticateWithRefreshToken;
+
+/// How long a finished refresh is remembered, so requests that read the session before it
+/// was updated reuse the result instead of spending the (single-use) old token again.
+const REMEMBER: Duration = Duration::from_secs(60);
+
+/// The result of a refresh.
+#[derive(Clone, Debug)]
+pub(crate) enum Refreshed {
+    /// New tokens, verified.
+    Ok(Box<AuthSession>),
+    /// WorkOS refused the refresh token (used, revoked, session ended): signed out.
+    Invalid(String),
+    /// WorkOS could not be reached or failed (429, 5xx, network): try again later.
+    Transient,
+}
+
+type Flight = Shared<BoxFuture<'static, Refreshed>>;
+
+/// The refreshes in flight (and recently finished), keyed by the SHA-256 of the refresh token.
+#[derive(Default)]
+pub(crate) struct Refresher {
+    flights: Mutex<HashMap<[u8; 32], (Instant, Flight)>>,
+    calls: AtomicU64,
+}
+
+impl Refresher {
+    /// How many refresh calls were made to WorkOS.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
+/// Refreshes `current`, keeping its organization; joins a refresh of the same token already
+/// in flight.
+pub(crate) async fn refresh(authkit: &AuthKit, current: &AuthSession) -> Refreshed {
+    let digest: [u8; 32] = Sha256::digest(current.refresh_token.expose_secret().as_bytes()).into();
+    let flight = {
+        let mut flights = authkit
+            .inner
+            .refresher
+            .flights
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        flights.retain(|_, (started, _)| started.elapsed() < REMEMBER);
+        match flights.get(&digest) {
+            Some((_, flight)) => flight.clone(),
+            None => {
+                let flight = run(authkit.clone(), current.clone()).boxed().shared();
+                flights.insert(digest, (Instant::now(), flight.clone()));
+                flight
+            }
+        }
+    };
+    flight.await
+}
+
+/// Why an exchange of the refresh token failed.
+#[derive(Debug)]
+pub(crate) enum ExchangeError {
+    /// WorkOS answered with an error (invalid_grant, organization_membership_not_found, ...).
+    Api(crate::Error),
+    /// The new access token did not verify.
+    Token(super::verifier::TokenError),
+}
+
+impl std::fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExchangeError::Api(e) => e.fmt(f),
+            ExchangeError::Token(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Exchanges the refresh token of `current` for new, verified tokens; scoped to
+/// `organization_id` when given (the organization switcher), else to the current organization.
+pub(crate) async fn exchange(
+    authkit: &AuthKit,
+    current: &AuthSession,
+    organization_id: Option<String>,
+) -> Result<AuthSession, ExchangeError> {
+    authkit
+        .inner
+        .refresher
+        .calls
+        .fetch_add(1, Ordering::Relaxed);
+    let organization = organization_id.or_else(|| current.organization_id.clone());
+    let mut params = AuthenticateWithRefreshToken::new(current.refresh_token.clone());
+    if let Some(org) = organization {
+        params = params.organization_id(org);
+    }
+    let auth = authkit
+        .inner
+        .client
+        .user_management()
+        .authenticate_with_refresh_token(params)
+        .await
+        .map_err(ExchangeError::Api)?;
+    let claims = authkit
+        .inner
+        .verifier
+        .verify(auth.access_token.expose_secret())
+        .await
+        .map_err(ExchangeError::Token)?;
+    tracing::debug!(user = %auth.user.id, "refreshed the access token");
+    let mut next = AuthSession::new(auth, claims);
+    if next.impersonator.is_none() {
+        next.impersonator = current.impersonator.clone();
+    }
+    if next.authentication_method.is_none() {
+        next.authentication_method = current.authentication_method.clone();
+    }
+    Ok(next)
+}
+
+async fn run(authkit: AuthKit, current: AuthSession) -> Refreshed {
+    match exchange(&authkit, &current, None).await {
+        Ok(next) => Refreshed::Ok(Box::new(next)),
+        Err(ExchangeError::Token(err)) => {
+            tracing::warn!(error = %err, "the refreshed access token did not verify");
+            Refreshed::Transient
+        }
+        Err(ExchangeError::Api(err)) if err.is_transient() => {
+            tracing::warn!(error = %err, "refreshing the session failed; keeping it for now");
+            Refreshed::Transient
+        }
+        Err(ExchangeError::Api(err)) => {
+            tracing::info!(
+                code = err.code(),
+                "the refresh token was refused; signing the session out"
+            );
+            Refreshed::Invalid(err.to_string())
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! The sign-in routes: login, signup, callback, logout and the organization switch.
+
+use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::config::AuthKit;
+use super::layer::now;
+use super::pages;
+use super::refresh::{self, ExchangeError};
+use super::return_to;
+use super::session::{self, AuthSession, PENDING_KEY, PendingSignIn, STEP_UP_KEY};
+use super::stepup;
+use super::verifier::TokenError;
+use crate::SecretString;
+use crate::user_management::{
+    AuthenticateResponse, AuthenticateWithCode, AuthorizationUrl, Pkce, ScreenHint, SignInWith,
+    random_state,
+};
+
+/// Why a sign-in failed on the callback. Passed to the
+/// [`on_callback_error`](super::AuthKitBuilder::on_callback_error) hook.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CallbackError {
+    /// WorkOS sent the user back with an `error` (e.g. `access_denied`).
+    WorkOs {
+        /// The error code.
+        error: String,
+        /// WorkOS's description.
+        description: Option<String>,
+    },
+    /// The callback had no `state`.
+    MissingState,
+    /// No pending sign-in matches the `state`: forged, replayed, expired, or started in a
+    /// session that is gone.
+    UnknownState,
+    /// The callback had no `code`.
+    MissingCode,
+    /// The code exchange failed.
+    Exchange(crate::Error),
+    /// WorkOS's access token did not verify.
+    Token(TokenError),
+    /// The app's `on_sign_in` hook refused the sign-in.
+    Refused(String),
+    /// The session store failed.
+    Session(String),
+}
+
+impl std::fmt::Display for CallbackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallbackError::WorkOs { error, description } => write!(
+                f,
+                "WorkOS reported {error}{}",
+                description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+            ),
+            CallbackError::MissingState => f.write_str("the sign-in response has no state parameter"),
+            CallbackError::UnknownState => f.write_str(
+                "this sign-in response does not match a sign-in started here; it may have expired, been used already, or been started in another browser",
+            ),
+            CallbackError::MissingCode => f.write_str("the sign-in response has no code parameter"),
+            CallbackError::Exchange(e) if e.is_invalid_grant() => {
+                f.write_str("the sign-in code has expired or was already used")
+            }
+            CallbackError::Exchange(e) => write!(f, "the sign-in could not be completed: {e}"),
+            CallbackError::Token(e) => write!(f, "the access token from WorkOS was refused: {e}"),
+            CallbackError::Refused(reason) => write!(f, "sign-in refused: {reason}"),
+            CallbackError::Session(e) => write!(f, "the session could not be saved: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CallbackError {}
+
+impl CallbackError {
+    /// The status of the built-in error page.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            CallbackError::Exchange(e) if e.is_transient() => StatusCode::BAD_GATEWAY,
+            CallbackError::Token(TokenError::JwksUnavailable(_)) => StatusCode::BAD_GATEWAY,
+            CallbackError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CallbackError::Refused(_) => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl AuthKit {
+    /// The sign-in routes, under the [prefix](super::AuthKitBuilder::prefix) (default `/auth`):
+    ///
+    /// | Route | What it does |
+    /// |---|---|
+    /// | `GET /auth/login` | Starts a sign-in (`return_to`, `organization_id`, `login_hint`); the sign-in endpoint to register in the dashboard |
+    /// | `GET /auth/signup` | The same, opening the sign-up screen |
+    /// | `GET /auth/callback` | WorkOS's redirect back: checks `state`, exchanges the code (PKCE), stores the session |
+    /// | `POST /auth/logout` | Signs out and redirects to WorkOS's logout URL |
+    /// | `POST /auth/switch-organization` | Scopes the session to another organization (`organization_id`) |
+    /// | `/auth/verify-email`, `/auth/mfa`, `/auth/select-organization` | Step-up pages that finish a sign-in |
+    ///
+    /// Merge it into your app (it needs the session layer, like [`AuthLayer`](super::AuthLayer)).
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        let p = &self.inner.prefix;
+        Router::new()
+            .route(&format!("{p}/login"), get(login))
+            .route(&format!("{p}/signup"), get(signup))
+            .route(&format!("{p}/callback"), get(callback))
+            .route(&format!("{p}/logout"), post(logout))
+            .route(
+                &format!("{p}/switch-organization"),
+                post(switch_organization),
+            )
+            .merge(stepup::routes(p))
+            .with_state(self.clone())
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct LoginQuery {
+    return_to: Option<String>,
+    organization_id: Option<String>,
+    login_hint: Option<String>,
+}
+
+async fn login(
+    State(authkit): State<AuthKit>,
+    session: Session,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    start(&authkit, &session, q, None).await
+}
+
+async fn signup(
+    State(authkit): State<AuthKit>,
+    session: Session,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    start(&authkit, &session, q, Some(ScreenHint::SignUp)).await
+}
+
+/// Stores a pending sign-in (state, PKCE verifier, return_to) and redirects to WorkOS.
+async fn start(
+    authkit: &AuthKit,
+    session: &Session,
+    q: LoginQuery,
+    screen_hint: Option<ScreenHint>,
+) -> Response {
+    let inner = &authkit.inner;
+    let pkce = Pkce::new();
+    let state = random_state();
+    let mut params = AuthorizationUrl::new(inner.redirect_uri.as_str())
+        .sign_in_with(match q.organization_id.filter(|o| !o.trim().is_empty()) {
+            Some(org) => SignInWith::OrganizationId(org),
+            None => inner.sign_in_with.clone(),
+        })
+        .state(state.clone())
+        .pkce(&pkce);
+    if let Some(hint) = q.login_hint.filter(|h| !h.trim().is_empty()) {
+        params = params.login_hint(hint);
+    }
+    if let Some(hint) = screen_hint {
+        params = params.screen_hint(hint);
+    }
+    let url = match inner
+        .client
+        .user_management()
+        .get_authorization_url(&params)
+    {
+        Ok(url) => url,
+        Err(err) => {
+            tracing::error!(error = %err, "could not build the authorization URL");
+            return pages::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Sign-in is misconfigured",
+                &err.to_string(),
+                &authkit.sign_in_path(),
+            );
+        }
+    };
+    let mut pending: Vec<PendingSignIn> = session
+        .get(PENDING_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let oldest_allowed = now() - inner.pending_ttl.as_secs() as i64;
+    pending.retain(|p| p.created_at >= oldest_allowed);
+    // A bounded number of sign-ins in progress per session (several tabs); drop the oldest.
+    while pending.len() >= inner.max_pending {
+        pending.remove(0);
+    }
+    pending.push(PendingSignIn {
+        state: SecretString::new(state),
+        code_verifier: pkce.verifier().clone(),
+        return_to: return_to::sanitize(q.return_to.as_deref()),
+        created_at: now(),
+    });
+    if let Err(err) = session.insert(PENDING_KEY, &pending).await {
+        return store_failed(authkit, &err.to_string());
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+fn store_failed(authkit: &AuthKit, err: &str) -> Response {
+    tracing::error!(error = %err, "the session store failed");
+    pages::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Sign-in is unavailable",
+        "The session could not be saved. Try again in a moment.",
+        &authkit.sign_in_path(),
+    )
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+async fn callback(
+    State(authkit): State<AuthKit>,
+    session: Session,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    match handle_callback(&authkit, &session, &headers, q).await {
+        Ok(response) => response,
+        Err(err) => callback_error(&authkit, err),
+    }
+}
+
+/// Renders a callback error with the app's hook or the built-in page.
+pub(crate) fn callback_error(authkit: &AuthKit, err: CallbackError) -> Response {
+    tracing::info!(error = %err, "sign-in failed");
+    if let Some(hook) = &authkit.inner.on_callback_error {
+        return hook(&err);
+    }
+    pages::error(
+        err.status(),
+        "Sign-in failed",
+        &err.to_string(),
+        &authkit.sign_in_path(),
+    )
+}
+
+async fn handle_callback(
+    authkit: &AuthKit,
+    session: &Session,
+    headers: &HeaderMap,
+    q: CallbackQuery,
+) -> Result<Response, CallbackError> {
+    let state = q.state.filter(|s| !s.is_empty());
+    let mut pending: Vec<PendingSignIn> = session
+        .get(PENDING_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if pending.is_empty() && session.id().is_none() {
+        tracing::warn!(
+            "the sign-in callback arrived without the session cookie; if the session layer is \
+             SameSite=Strict the cookie is dropped on the redirect from WorkOS: use Lax \
+             (authkit.session_layer does)"
+        );
+    }
+    let oldest_allowed = now() - authkit.inner.pending_ttl.as_secs() as i64;
+    pending.retain(|p| p.created_at >= oldest_allowed);
+    // Find (and consume) the pending sign-in, comparing states in constant time.
+    let matched = state.as_ref().and_then(|state| {
+        let given = SecretString::new(state.clone());
+        pending.iter().position(|p| p.state.ct_eq(&given))
+    });
+    let sign_in = matched.map(|i| pending.remove(i));
+    if sign_in.is_some() {
+        session
+            .insert(PENDING_KEY, &pending)
+            .await
+            .map_err(|e| CallbackError::Session(e.to_string()))?;
+    }
+    if let Some(error) = q.error {
+        return Err(CallbackError::WorkOs {
+            error,
+            description: q.error_description,
+        });
+    }
+    if state.is_none() {
+        return Err(CallbackError::MissingState);
+    }
+    let sign_in = sign_in.ok_or(CallbackError::UnknownState)?;
+    let code = q
+        .code
+        .filter(|c| !c.is_empty())
+        .ok_or(CallbackError::MissingCode)?;
+    let mut params = AuthenticateWithCode::new(code).code_verifier(sign_in.code_verifier.clone());
+    if let Some(agent) = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        params = params.user_agent(agent);
+    }
+    match authkit
+        .inner
+        .client
+        .user_management()
+        .authenticate_with_code(params)
+        .await
+    {
+        Ok(auth) => finish_sign_in(authkit, session, auth, sign_in.return_to).await,
+        Err(err) if err.is_step_up() => {
+            stepup::begin(authkit, session, err, sign_in.return_to).await
+        }
+        Err(err) => Err(CallbackError::Exchange(err)),
+    }
+}
+
+/// Verifies the tokens, runs the app's hook, cycles the session id, stores the session and
+/// redirects to `return_to`.
+pub(crate) async fn finish_sign_in(
+    authkit: &AuthKit,
+    session: &Session,
+    auth: AuthenticateResponse,
+    return_to: Option<String>,
+) -> Result<Response, CallbackError> {
+    let claims = authkit
+        .inner
+        .verifier
+        .verify(auth.access_token.expose_secret())
+        .await
+        .map_err(CallbackError::Token)?;
+    if let Some(hook) = &authkit.inner.on_sign_in {
+        hook(&auth).await.map_err(CallbackError::Refused)?;
+    }
+    let user_id = auth.user.id.clone();
+    let signed_in = AuthSession::new(auth, claims);
+    // A new session id at sign-in defeats session fixation.
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| CallbackError::Session(e.to_string()))?;
+    let _ = session.remove_value(STEP_UP_KEY).await;
+    session::store(session, &signed_in)
+        .await
+        .map_err(|e| CallbackError::Session(e.to_string()))?;
+    tracing::info!(user = %user_id, organization = signed_in.organization_id.as_deref(), "signed in");
+    let target = return_to.unwrap_or_else(|| authkit.inner.after_sign_in.clone());
+    Ok(Redirect::to(&target).into_response())
+}
+
+/// Whether a state-changing request comes from our own pages (`Origin`, else `Sec-Fetch-Site`).
+pub(crate) fn same_origin(authkit: &AuthKit, headers: &HeaderMap) -> bool {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        return origin == authkit.origin();
+    }
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some(site) => site == "same-origin" || site == "none",
+        // Neither header: not a browser's cross-site form post.
+        None => true,
+    }
+}
+
+fn cross_site() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "This form must be submitted from this site (cross-site request refused).",
+    )
+        .into_response()
+}
+
+async fn logout(State(authkit): State<AuthKit>, session: Session, headers: HeaderMap) -> Response {
+    if !same_origin(&authkit, &headers) {
+        return cross_site();
+    }
+    let current = session::load(&session).await;
+    session::clear(&session).await;
+    let _ = session.cycle_id().await;
+    let inner = &authkit.inner;
+    let return_to = inner
+        .after_sign_out
+        .clone()
+        .unwrap_or_else(|| format!("{}/", authkit.origin()));
+    let Some(sid) = current.as_ref().and_then(|c| c.claims.sid.clone()) else {
+        return Redirect::to(&return_to).into_response();
+    };
+    if inner.revoke_on_sign_out
+        && let Err(err) = inner.client.user_management().revoke_session(&sid).await
+    {
+        tracing::warn!(error = %err, "could not revoke the WorkOS session");
+    }
+    tracing::info!(
+        user = current.as_ref().map(|c| c.user.id.as_str()),
+        "signed out"
+    );
+    match inner
+        .client
+        .user_management()
+        .get_logout_url(&sid, Some(&return_to))
+    {
+        Ok(url) => Redirect::to(url.as_str()).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not build the logout URL");
+            Redirect::to(&return_to).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SwitchForm {
+    organization_id: String,
+    return_to: Option<String>,
+}
+
+async fn switch_organization(
+    State(authkit): State<AuthKit>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<SwitchForm>,
+) -> Response {
+    if !same_origin(&authkit, &headers) {
+        return cross_site();
+    }
+    let back = return_to::sanitize(form.return_to.as_deref())
+        .unwrap_or_else(|| authkit.inner.after_sign_in.clone());
+    let Some(current) = session::load(&session).await else {
+        return Redirect::to(&authkit.sign_in_path()).into_response();
+    };
+    match refresh::exchange(&authkit, &current, Some(form.organization_id.clone())).await {
+        Ok(next) => match session::store(&session, &next).await {
+            Ok(()) => {
+                tracing::info!(user = %next.user.id, organization = %form.organization_id, "switched organization");
+                Redirect::to(&back).into_response()
+            }
+            Err(err) => store_failed(&authkit, &err.to_string()),
+        },
+        Err(ExchangeError::Api(err)) if err.is_invalid_grant() => {
+            session::clear(&session).await;
+            Redirect::to(&authkit.sign_in_path()).into_response()
+        }
+        Err(err) => pages::error(
+            StatusCode::BAD_REQUEST,
+            "Could not switch organization",
+            &err.to_string(),
+            &back,
+        ),
+    }
+}

@@ -1,0 +1,399 @@
+//! Step-up pages that finish a sign-in the code exchange could not complete alone: enter the
+//! emailed verification code, enter a TOTP code (enrolling a factor first if the organization
+//! requires MFA), or pick an organization.
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::config::AuthKit;
+use super::layer::now;
+use super::pages::{self, esc};
+use super::router::{CallbackError, callback_error, finish_sign_in, same_origin};
+use super::session::{STEP_UP_KEY, StepUp, StepUpKind};
+use crate::Error;
+use crate::user_management::{
+    AuthenticateWithEmailVerification, AuthenticateWithSelectedOrganization, AuthenticateWithTotp,
+    EnrollAuthFactor,
+};
+
+/// How long a step-up may take (WorkOS's pending tokens last 10 minutes).
+const STEP_UP_TTL: i64 = 600;
+/// Wrong codes allowed before the sign-in must start again.
+const MAX_ATTEMPTS: u32 = 5;
+
+pub(crate) fn routes(prefix: &str) -> Router<AuthKit> {
+    Router::new()
+        .route(
+            &format!("{prefix}/verify-email"),
+            get(verify_email_page).post(verify_email),
+        )
+        .route(&format!("{prefix}/mfa"), get(mfa_page).post(mfa))
+        .route(
+            &format!("{prefix}/select-organization"),
+            get(organization_page).post(select_organization),
+        )
+}
+
+/// Stores the step-up an authenticate call asked for and redirects to its page.
+pub(crate) async fn begin(
+    authkit: &AuthKit,
+    session: &Session,
+    err: Error,
+    return_to: Option<String>,
+) -> Result<Response, CallbackError> {
+    let p = authkit.prefix();
+    let mut step = StepUp {
+        kind: StepUpKind::EmailVerification,
+        pending_authentication_token: Default::default(),
+        return_to,
+        email: None,
+        user_id: None,
+        authentication_challenge_id: None,
+        totp_uri: None,
+        totp_qr_code: None,
+        organizations: Vec::new(),
+        factor_id: None,
+        created_at: now(),
+        attempts: 0,
+    };
+    let path = match err {
+        Error::EmailVerificationRequired(e) => {
+            step.pending_authentication_token = e.pending_authentication_token;
+            step.email = Some(e.email);
+            format!("{p}/verify-email")
+        }
+        Error::MfaChallenge(e) => {
+            step.kind = StepUpKind::Mfa;
+            step.pending_authentication_token = e.pending_authentication_token;
+            step.user_id = Some(e.user.id.clone());
+            step.email = Some(e.user.email.clone());
+            step.factor_id = e
+                .authentication_factors
+                .iter()
+                .find(|f| f.kind == "totp")
+                .or(e.authentication_factors.first())
+                .map(|f| f.id.clone());
+            format!("{p}/mfa")
+        }
+        Error::MfaEnrollment(e) => {
+            step.kind = StepUpKind::Mfa;
+            step.pending_authentication_token = e.pending_authentication_token;
+            step.user_id = Some(e.user.id.clone());
+            step.email = Some(e.user.email.clone());
+            format!("{p}/mfa")
+        }
+        Error::OrganizationSelectionRequired(e) => {
+            step.kind = StepUpKind::OrganizationSelection;
+            step.pending_authentication_token = e.pending_authentication_token;
+            step.user_id = Some(e.user.id.clone());
+            step.organizations = e
+                .organizations
+                .iter()
+                .map(|o| (o.id.clone(), o.name.clone()))
+                .collect();
+            format!("{p}/select-organization")
+        }
+        other => return Err(CallbackError::Exchange(other)),
+    };
+    session
+        .insert(STEP_UP_KEY, &step)
+        .await
+        .map_err(|e| CallbackError::Session(e.to_string()))?;
+    Ok(Redirect::to(&path).into_response())
+}
+
+/// The step-up in progress, if it is of `kind` and not expired.
+async fn current(session: &Session, kind: StepUpKind) -> Option<StepUp> {
+    let step: StepUp = session.get(STEP_UP_KEY).await.ok().flatten()?;
+    (step.kind == kind && step.created_at + STEP_UP_TTL > now()).then_some(step)
+}
+
+fn expired(authkit: &AuthKit) -> Response {
+    pages::error(
+        StatusCode::BAD_REQUEST,
+        "Sign-in expired",
+        "This sign-in step is no longer in progress (it expired or was finished). Start again.",
+        &authkit.sign_in_path(),
+    )
+}
+
+fn code_form(action: &str, label: &str, intro: &str, error: Option<&str>, extra: &str) -> String {
+    format!(
+        "{error}<p>{intro}</p>{extra}<form method=\"post\" action=\"{action}\">\
+<label for=\"code\">{label}</label><input id=\"code\" name=\"code\" type=\"text\" inputmode=\"numeric\" \
+autocomplete=\"one-time-code\" maxlength=\"10\" required autofocus><button type=\"submit\">Continue</button></form>",
+        error = error
+            .map(|e| format!("<p class=\"error\">{}</p>", esc(e)))
+            .unwrap_or_default(),
+        action = esc(action),
+        label = esc(label),
+    )
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    code: String,
+}
+
+/// What to do with an authenticate result on a step-up page.
+async fn settle(
+    authkit: &AuthKit,
+    session: &Session,
+    mut step: StepUp,
+    result: Result<crate::user_management::AuthenticateResponse, Error>,
+    retry: impl FnOnce(&StepUp, &str) -> Response,
+) -> Response {
+    let outcome = match result {
+        Ok(auth) => finish_sign_in(authkit, session, auth, step.return_to.clone()).await,
+        Err(err) if err.is_step_up() => begin(authkit, session, err, step.return_to.clone()).await,
+        Err(err) if is_wrong_code(&err) && step.attempts + 1 < MAX_ATTEMPTS => {
+            step.attempts += 1;
+            let _ = session.insert(STEP_UP_KEY, &step).await;
+            return retry(&step, "That code is not right. Check it and try again.");
+        }
+        Err(err) => {
+            let _ = session.remove_value(STEP_UP_KEY).await;
+            Err(CallbackError::Exchange(err))
+        }
+    };
+    outcome.unwrap_or_else(|err| callback_error(authkit, err))
+}
+
+fn is_wrong_code(err: &Error) -> bool {
+    matches!(
+        err.code(),
+        Some(
+            "invalid_one_time_code" | "email_verification_code_incorrect" | "one_time_code_expired"
+        )
+    )
+}
+
+fn verify_email_screen(authkit: &AuthKit, step: &StepUp, error: Option<&str>) -> Response {
+    let intro = format!(
+        "We sent a verification code to <strong>{}</strong>. Enter it to finish signing in.",
+        esc(step.email.as_deref().unwrap_or("your email address"))
+    );
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    pages::page(
+        status,
+        "Verify your email",
+        &code_form(
+            &format!("{}/verify-email", authkit.prefix()),
+            "Verification code",
+            &intro,
+            error,
+            "",
+        ),
+    )
+}
+
+async fn verify_email_page(State(authkit): State<AuthKit>, session: Session) -> Response {
+    match current(&session, StepUpKind::EmailVerification).await {
+        Some(step) => verify_email_screen(&authkit, &step, None),
+        None => expired(&authkit),
+    }
+}
+
+async fn verify_email(
+    State(authkit): State<AuthKit>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    if !same_origin(&authkit, &headers) {
+        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+    }
+    let Some(step) = current(&session, StepUpKind::EmailVerification).await else {
+        return expired(&authkit);
+    };
+    let params = AuthenticateWithEmailVerification::new(
+        form.code.trim().to_owned(),
+        step.pending_authentication_token.clone(),
+    );
+    let result = authkit
+        .client()
+        .user_management()
+        .authenticate_with_email_verification(params)
+        .await;
+    let kit = authkit.clone();
+    settle(&authkit, &session, step, result, move |step, msg| {
+        verify_email_screen(&kit, step, Some(msg))
+    })
+    .await
+}
+
+fn mfa_screen(authkit: &AuthKit, step: &StepUp, error: Option<&str>) -> Response {
+    let extra = match (&step.totp_qr_code, &step.totp_uri) {
+        (Some(qr), Some(uri)) => format!(
+            "<p>Scan this code with your authenticator app, or add the key by hand:</p>\
+<img alt=\"QR code for your authenticator app\" src=\"{}\"><p><code>{}</code></p>",
+            esc(qr),
+            esc(uri.expose_secret())
+        ),
+        _ => String::new(),
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    pages::page(
+        status,
+        "Two-factor authentication",
+        &code_form(
+            &format!("{}/mfa", authkit.prefix()),
+            "Authentication code",
+            "Enter the 6-digit code from your authenticator app.",
+            error,
+            &extra,
+        ),
+    )
+}
+
+async fn mfa_page(State(authkit): State<AuthKit>, session: Session) -> Response {
+    let Some(mut step) = current(&session, StepUpKind::Mfa).await else {
+        return expired(&authkit);
+    };
+    if step.authentication_challenge_id.is_none() {
+        let um = authkit.client().user_management();
+        let challenge = match (&step.factor_id, &step.user_id) {
+            (Some(factor), _) => um.challenge_auth_factor(factor).await.map(|c| (c, None)),
+            (None, Some(user)) => um
+                .enroll_auth_factor(user, EnrollAuthFactor::totp())
+                .await
+                .map(|e| (e.authentication_challenge, e.authentication_factor.totp)),
+            (None, None) => return expired(&authkit),
+        };
+        match challenge {
+            Ok((challenge, totp)) => {
+                step.authentication_challenge_id = Some(challenge.id);
+                if let Some(totp) = totp {
+                    step.totp_uri = totp.uri;
+                    step.totp_qr_code = totp.qr_code;
+                }
+                if let Err(err) = session.insert(STEP_UP_KEY, &step).await {
+                    return callback_error(&authkit, CallbackError::Session(err.to_string()));
+                }
+            }
+            Err(err) => return callback_error(&authkit, CallbackError::Exchange(err)),
+        }
+    }
+    mfa_screen(&authkit, &step, None)
+}
+
+async fn mfa(
+    State(authkit): State<AuthKit>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    if !same_origin(&authkit, &headers) {
+        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+    }
+    let Some(step) = current(&session, StepUpKind::Mfa).await else {
+        return expired(&authkit);
+    };
+    let Some(challenge) = step.authentication_challenge_id.clone() else {
+        return Redirect::to(&format!("{}/mfa", authkit.prefix())).into_response();
+    };
+    let params = AuthenticateWithTotp::new(
+        form.code.trim().to_owned(),
+        step.pending_authentication_token.clone(),
+        challenge,
+    );
+    let result = authkit
+        .client()
+        .user_management()
+        .authenticate_with_totp(params)
+        .await;
+    let kit = authkit.clone();
+    settle(&authkit, &session, step, result, move |step, msg| {
+        mfa_screen(&kit, step, Some(msg))
+    })
+    .await
+}
+
+fn organization_screen(authkit: &AuthKit, step: &StepUp, error: Option<&str>) -> Response {
+    let choices: String = step
+        .organizations
+        .iter()
+        .enumerate()
+        .map(|(i, (id, name))| {
+            format!(
+                "<label class=\"choice\"><input type=\"radio\" name=\"organization_id\" value=\"{}\"{}> {}</label>",
+                esc(id),
+                if i == 0 { " checked" } else { "" },
+                esc(name)
+            )
+        })
+        .collect();
+    let body = format!(
+        "{}<p>You belong to several organizations. Which one do you want to use?</p>\
+<form method=\"post\" action=\"{}/select-organization\">{choices}<button type=\"submit\">Continue</button></form>",
+        error
+            .map(|e| format!("<p class=\"error\">{}</p>", esc(e)))
+            .unwrap_or_default(),
+        esc(authkit.prefix()),
+    );
+    pages::page(StatusCode::OK, "Choose an organization", &body)
+}
+
+async fn organization_page(State(authkit): State<AuthKit>, session: Session) -> Response {
+    match current(&session, StepUpKind::OrganizationSelection).await {
+        Some(step) => organization_screen(&authkit, &step, None),
+        None => expired(&authkit),
+    }
+}
+
+#[derive(Deserialize)]
+struct OrganizationForm {
+    organization_id: String,
+}
+
+async fn select_organization(
+    State(authkit): State<AuthKit>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<OrganizationForm>,
+) -> Response {
+    if !same_origin(&authkit, &headers) {
+        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+    }
+    let Some(step) = current(&session, StepUpKind::OrganizationSelection).await else {
+        return expired(&authkit);
+    };
+    if !step
+        .organizations
+        .iter()
+        .any(|(id, _)| *id == form.organization_id)
+    {
+        return organization_screen(
+            &authkit,
+            &step,
+            Some("Choose one of the organizations listed."),
+        );
+    }
+    let params = AuthenticateWithSelectedOrganization::new(
+        step.pending_authentication_token.clone(),
+        form.organization_id,
+    );
+    let result = authkit
+        .client()
+        .user_management()
+        .authenticate_with_selected_organization(params)
+        .await;
+    let kit = authkit.clone();
+    settle(&authkit, &session, step, result, move |step, msg| {
+        organization_screen(&kit, step, Some(msg))
+    })
+    .await
+}

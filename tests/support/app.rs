@@ -1,0 +1,126 @@
+//! A small app using the Axum integration, served by axum-test, against an emulator.
+
+use authkit_axum::emulator::Emulator;
+use authkit_axum::tower_sessions::MemoryStore;
+use authkit_axum::user_management::{CreateUser, User};
+use authkit_axum::{AuthKit, AuthKitBuilder, AuthLayer, AuthRejection, AuthUser};
+use axum::Router;
+use axum::routing::get;
+use axum_test::{TestResponse, TestServer};
+use serde_json::json;
+
+pub const CALLBACK: &str = "http://localhost:3000/auth/callback";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub emulator: Emulator,
+    pub authkit: AuthKit,
+    pub server: TestServer,
+}
+
+async fn home(user: Option<AuthUser>) -> String {
+    match user {
+        Some(user) => format!("hello {}", user.user.email),
+        None => "anonymous".to_owned(),
+    }
+}
+
+async fn account(user: AuthUser) -> axum::Json<serde_json::Value> {
+    axum::Json(json!({
+        "email": user.user.email,
+        "organization_id": user.organization_id,
+        "role": user.claims.role,
+        "permissions": user.claims.permissions,
+        "session_id": user.session_id(),
+        "expires_at": user.expires_at,
+    }))
+}
+
+async fn admin(user: AuthUser) -> Result<&'static str, AuthRejection> {
+    user.require_permission("users:manage")?;
+    Ok("admin area")
+}
+
+/// The app's routes wrapped in the auth and session layers.
+pub fn router(authkit: &AuthKit) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/account", get(account))
+        .route("/admin", get(admin))
+        .merge(authkit.router())
+        .layer(AuthLayer::new(authkit.clone()))
+        .layer(authkit.session_layer(MemoryStore::default()))
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        Self::start_with(Emulator::builder(), |b| b).await
+    }
+
+    pub async fn start_with(
+        emulator: authkit_axum::emulator::EmulatorBuilder,
+        configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
+    ) -> TestApp {
+        let emulator = emulator.start().await.unwrap();
+        let authkit = configure(AuthKit::builder(emulator.client(), CALLBACK))
+            .build()
+            .unwrap();
+        let server = TestServer::builder()
+            .save_cookies()
+            .mock_transport()
+            .build(router(&authkit))
+            .unwrap();
+        TestApp {
+            emulator,
+            authkit,
+            server,
+        }
+    }
+
+    /// A verified user with a password.
+    pub async fn user(&self, email: &str) -> User {
+        self.emulator
+            .client()
+            .user_management()
+            .create_user(
+                CreateUser::new(email)
+                    .password(PASSWORD)
+                    .email_verified(true),
+            )
+            .await
+            .unwrap()
+    }
+
+    /// `GET /auth/login?...`: the redirect to the emulator.
+    pub async fn start_sign_in(&self, query: &str) -> String {
+        let response = self.server.get(&format!("/auth/login{query}")).await;
+        response.assert_status(axum::http::StatusCode::SEE_OTHER);
+        location(&response)
+    }
+
+    /// Sends the emulator's callback URL to the app.
+    pub async fn callback(&self, callback: &url::Url) -> TestResponse {
+        let path = match callback.query() {
+            Some(q) => format!("{}?{q}", callback.path()),
+            None => callback.path().to_owned(),
+        };
+        self.server.get(&path).await
+    }
+
+    /// Signs in as `email` through login → emulator → callback; returns the callback response.
+    pub async fn sign_in(&self, email: &str) -> TestResponse {
+        let authorize = self.start_sign_in("").await;
+        let callback = self.emulator.approve_sign_in(&authorize, email).unwrap();
+        self.callback(&callback).await
+    }
+}
+
+pub fn location(response: &TestResponse) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}

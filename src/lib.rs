@@ -1,9 +1,40 @@
 //! # authkit-axum
 //!
-//! WorkOS AuthKit sign-in for [Axum](https://docs.rs/axum) apps.
+//! WorkOS AuthKit sign-in for [Axum](https://docs.rs/axum) apps, and the typed WorkOS User
+//! Management client it is built on.
 //!
-//! - [`Client`]: a typed, async client for the WorkOS User Management API.
-//! - [`emulator`] (feature `emulator`): an in-process WorkOS emulator for development and tests.
+//! - [`Client`]: a typed, async client for every WorkOS User Management operation, with
+//!   retries, idempotency keys, typed errors (authentication step-ups included) and pagination
+//!   as pages or a `Stream`. See [`user_management`].
+//! - `AuthKit`, `AuthLayer`, `AuthUser` (feature `axum`): sign-in routes, a tower layer
+//!   that authenticates each request from its session (refreshing tokens before they expire)
+//!   or its bearer token, and extractors for handlers.
+//! - `emulator` (feature `emulator`): an in-process WorkOS for development and tests, with a
+//!   hosted sign-in page, an outbox for emails, RS256 tokens and fault injection.
+//!
+//! ## Feature flags
+//!
+//! | Feature | Default | What it adds |
+//! |---|---|---|
+//! | `axum` | yes | The Axum integration: `AuthKit`, its router, `AuthLayer`, `AuthUser`, tower-sessions |
+//! | `emulator` | no | The embedded WorkOS emulator (development and tests only) |
+//! | `redis` | no | A Redis session store, for apps running on several machines |
+//!
+//! Without default features only the client is compiled (reqwest, serde, tokio timers).
+//!
+//! ## Configuration from the environment
+//!
+//! | Variable | Used by | Meaning |
+//! |---|---|---|
+//! | `WORKOS_API_KEY` | [`Client::from_env`] | API key (`sk_...`), sent as bearer token and `client_secret` |
+//! | `WORKOS_CLIENT_ID` | [`Client::from_env`] | Client id (`client_...`) |
+//! | `WORKOS_BASE_URL` | [`Client::from_env`] | API base URL; default `https://api.workos.com` |
+//! | `WORKOS_REDIRECT_URI` | `AuthKit::from_env` | The callback URL registered in the WorkOS dashboard |
+//!
+#![cfg_attr(
+    all(feature = "emulator", feature = "axum"),
+    doc = include_str!("../docs/tutorial.md")
+)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 

@@ -29,6 +29,7 @@ mod faults;
 mod http;
 mod outbox;
 mod routes;
+mod seed;
 mod store;
 
 use std::net::SocketAddr;
@@ -40,8 +41,10 @@ use axum::Router;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
+pub use auth::tokens::SigningKey;
 pub use faults::{Fault, RecordedRequest};
 pub use outbox::{Email, EmailKind};
+pub use seed::SeedUser;
 
 use crate::Client;
 use faults::Faults;
@@ -83,6 +86,8 @@ pub(crate) struct Config {
     pub issuer: String,
     /// Access token lifetime.
     pub access_token_ttl: Duration,
+    /// The key that signs access tokens.
+    pub signing_key: SigningKey,
 }
 
 /// Everything the handlers share.
@@ -151,9 +156,23 @@ pub struct EmulatorBuilder {
     client_id: Option<String>,
     issuer: Option<String>,
     access_token_ttl: Option<Duration>,
+    signing_key: Option<SigningKey>,
+    seed: Vec<SeedUser>,
 }
 
 impl EmulatorBuilder {
+    /// The key that signs access tokens. Default: [`SigningKey::development`].
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// A user to create at start (with organizations and a TOTP factor, as described).
+    pub fn seed_user(mut self, user: SeedUser) -> Self {
+        self.seed.push(user);
+        self
+    }
+
     /// The loopback port to listen on. Default: any free port.
     pub fn port(mut self, port: u16) -> Self {
         self.port = Some(port);
@@ -208,6 +227,7 @@ impl EmulatorBuilder {
             client_id,
             base_url,
             access_token_ttl: self.access_token_ttl.unwrap_or(Duration::from_secs(300)),
+            signing_key: self.signing_key.unwrap_or_else(SigningKey::development),
         };
         let state: SharedState = Arc::new(State {
             config,
@@ -216,6 +236,7 @@ impl EmulatorBuilder {
             faults: Faults::default(),
             clock_offset: AtomicI64::new(0),
         });
+        seed::apply(&state, &self.seed)?;
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {

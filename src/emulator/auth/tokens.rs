@@ -81,46 +81,99 @@ zw==
 pub(crate) const KEY_ID: &str = "emulator_dev_key_1";
 
 /// The parsed key: what signs, and the public JWK that verifies.
-struct Keys {
+pub(crate) struct Keys {
     encoding: EncodingKey,
+    kid: String,
     jwk: Value,
 }
 
-/// Parses the fixed key once per process (parsing is cheap; generating would not be).
-fn keys() -> Result<&'static Keys, ApiError> {
-    static KEYS: OnceLock<Result<Keys, String>> = OnceLock::new();
-    KEYS.get_or_init(load_keys)
-        .as_ref()
-        .map_err(|e| ApiError::message(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.clone()))
+/// The key that signs the emulator's access tokens. The default is a fixed, published
+/// development key (never a secret); give your own with [`SigningKey::from_pem`] to test key
+/// handling, e.g. that your app refuses tokens from another emulator.
+///
+/// ```
+/// use authkit_axum::emulator::SigningKey;
+///
+/// let key = SigningKey::development();
+/// assert_eq!(key.kid(), "emulator_dev_key_1");
+/// assert!(SigningKey::from_pem("not a key", "not a certificate", "k1").is_err());
+/// ```
+#[derive(Clone)]
+pub struct SigningKey(pub(crate) std::sync::Arc<Keys>);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.0.kid)
+            .finish_non_exhaustive()
+    }
 }
 
-fn load_keys() -> Result<Keys, String> {
+impl SigningKey {
+    /// The built-in development key (`kid` `emulator_dev_key_1`).
+    pub fn development() -> SigningKey {
+        static KEYS: OnceLock<Result<SigningKey, String>> = OnceLock::new();
+        KEYS.get_or_init(|| {
+            load_keys(DEV_SIGNING_KEY_PEM, DEV_SIGNING_CERT_PEM, KEY_ID)
+                .map(|k| SigningKey(std::sync::Arc::new(k)))
+        })
+        .clone()
+        .unwrap_or_else(|e| unreachable!("the built-in development key is valid: {e}"))
+    }
+
+    /// An RSA key in PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, e.g. from
+    /// `openssl genrsa 2048 | openssl pkcs8 -topk8 -nocrypt`) with its X.509 certificate in PEM
+    /// (the JWKS publishes it as `x5c`, as WorkOS does), served under key id `kid`.
+    pub fn from_pem(
+        private_key_pem: &str,
+        certificate_pem: &str,
+        kid: &str,
+    ) -> Result<SigningKey, String> {
+        if kid.is_empty() {
+            return Err("the key id is empty".into());
+        }
+        load_keys(private_key_pem, certificate_pem, kid).map(|k| SigningKey(std::sync::Arc::new(k)))
+    }
+
+    /// The key id (`kid`) of tokens it signs.
+    pub fn kid(&self) -> &str {
+        &self.0.kid
+    }
+}
+
+fn load_keys(key_pem: &str, cert_pem: &str, kid: &str) -> Result<Keys, String> {
     use rsa::pkcs8::DecodePrivateKey;
     use rsa::traits::PublicKeyParts;
 
-    let encoding = EncodingKey::from_rsa_pem(DEV_SIGNING_KEY_PEM.as_bytes())
-        .map_err(|e| format!("the emulator's development key does not load: {e}"))?;
-    let private = rsa::RsaPrivateKey::from_pkcs8_pem(DEV_SIGNING_KEY_PEM)
-        .map_err(|e| format!("the emulator's development key does not parse: {e}"))?;
+    let encoding = EncodingKey::from_rsa_pem(key_pem.as_bytes())
+        .map_err(|e| format!("the signing key does not load as an RSA PEM key: {e}"))?;
+    let private = rsa::RsaPrivateKey::from_pkcs8_pem(key_pem)
+        .map_err(|e| format!("the signing key is not a PKCS#8 RSA key: {e}"))?;
     let n = URL_SAFE_NO_PAD.encode(private.n().to_bytes_be());
     let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());
     // The certificate's base64 body is exactly x5c's (standard base64 of the DER).
-    let cert_b64: String = DEV_SIGNING_CERT_PEM
+    if !cert_pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(
+            "the certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+        );
+    }
+    let cert_b64: String = cert_pem
         .lines()
         .filter(|l| !l.starts_with("-----"))
         .map(str::trim)
         .collect();
     let der = STANDARD
         .decode(&cert_b64)
-        .map_err(|e| format!("the emulator's development certificate does not decode: {e}"))?;
+        .map_err(|e| format!("the certificate does not decode: {e}"))?;
     let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(&der));
     Ok(Keys {
         encoding,
+        kid: kid.to_owned(),
         jwk: json!({
             "alg": "RS256",
             "kty": "RSA",
             "use": "sig",
-            "kid": KEY_ID,
+            "kid": kid,
             "n": n,
             "e": e,
             "x5c": [cert_b64],
@@ -177,7 +230,7 @@ pub(crate) fn sign_access_token(
     state: &EmulatorState,
     subject: &TokenSubject,
 ) -> Result<String, ApiError> {
-    let keys = keys()?;
+    let keys = &state.config.signing_key.0;
     let now = state.now().unix_timestamp();
     let ttl = i64::try_from(state.config.access_token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
     let in_org = subject.organization_id.is_some();
@@ -206,7 +259,7 @@ pub(crate) fn sign_access_token(
             .map(|email| json!({ "sub": email })),
     };
     let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(KEY_ID.to_owned());
+    header.kid = Some(keys.kid.clone());
     jsonwebtoken::encode(&header, &claims, &keys.encoding).map_err(|e| {
         ApiError::message(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -227,8 +280,9 @@ async fn jwks(
     if client_id != state.config.client_id {
         return Err(ApiError::not_found("Client", &client_id));
     }
-    let keys = keys()?;
-    Ok(axum::Json(json!({ "keys": [keys.jwk.clone()] })))
+    Ok(axum::Json(
+        json!({ "keys": [state.config.signing_key.0.jwk.clone()] }),
+    ))
 }
 
 #[cfg(test)]
@@ -237,7 +291,7 @@ mod tests {
 
     #[test]
     fn the_development_key_loads_and_its_jwk_is_complete() {
-        let keys = load_keys().unwrap();
+        let keys = load_keys(DEV_SIGNING_KEY_PEM, DEV_SIGNING_CERT_PEM, KEY_ID).unwrap();
         for field in ["alg", "kty", "use", "kid", "n", "e", "x5c", "x5t#S256"] {
             assert!(keys.jwk.get(field).is_some(), "{field}");
         }

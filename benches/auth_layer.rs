@@ -253,21 +253,21 @@ fn bench(c: &mut Criterion, rt: &Runtime, setup: &Setup) {
 }
 
 /// Runs short bursts of every kind in turn, rotating the order each round, so that machine
-/// load hits all alike; returns the median CPU time per request of each kind over the rounds
-/// and the median per-round ratios (c)/(b), (d)/(b), (b)/(a) of CPU time.
+/// load hits all alike. Returns the CPU time per request of each kind over all rounds (the
+/// thread's CPU clock ticks too coarsely for one burst) and the median per-round ratios
+/// (c)/(b), (d)/(b), (b)/(a) of the bursts' times (one thread, no I/O: time is CPU time).
 fn interleaved(rt: &Runtime, setup: &Setup, rounds: usize, calls: u64) -> ([f64; 4], [f64; 3]) {
-    let mut per_kind: [Vec<f64>; 4] = Default::default();
+    let mut cpu_total = [Duration::ZERO; 4];
     let mut ratios: [Vec<f64>; 3] = Default::default();
     for round in 0..rounds {
         let mut cost = [0.0; 4];
         for step in 0..KINDS.len() {
             let kind = (round + step) % KINDS.len();
             let cpu = thread_cpu();
+            let started = std::time::Instant::now();
             rt.block_on(setup.run(kind, calls));
-            cost[kind] = (thread_cpu() - cpu).as_secs_f64() / calls as f64;
-        }
-        for (kind, c) in cost.iter().enumerate() {
-            per_kind[kind].push(*c);
+            cost[kind] = started.elapsed().as_secs_f64();
+            cpu_total[kind] += thread_cpu() - cpu;
         }
         ratios[0].push(cost[2] / cost[1]);
         ratios[1].push(cost[3] / cost[1]);
@@ -278,7 +278,7 @@ fn interleaved(rt: &Runtime, setup: &Setup, rounds: usize, calls: u64) -> ([f64;
         v[v.len() / 2]
     };
     (
-        per_kind.each_mut().map(median),
+        cpu_total.map(|t| t.as_secs_f64() / (rounds as u64 * calls) as f64),
         ratios.each_mut().map(median),
     )
 }
@@ -290,6 +290,16 @@ fn main() {
         .build()
         .expect("a runtime");
     let setup = rt.block_on(Setup::new());
+    // `AUTH_LAYER_PROFILE=<kind> valgrind --tool=callgrind <bench binary>`: only that kind,
+    // for a profile of one request path.
+    if let Ok(kind) = std::env::var("AUTH_LAYER_PROFILE") {
+        let index = KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .unwrap_or_else(|| panic!("AUTH_LAYER_PROFILE must be one of {KINDS:?}"));
+        rt.block_on(setup.run(index, 20_000));
+        return;
+    }
     let mut criterion = Criterion::default()
         .configure_from_args()
         .warm_up_time(Duration::from_secs(1))
@@ -298,7 +308,7 @@ fn main() {
     criterion.final_summary();
 
     let (cpu, ratios) = interleaved(&rt, &setup, 41, 2_000);
-    println!("\nCPU time per request (median of 41 interleaved rounds of 2000 requests):");
+    println!("\nCPU time per request (41 interleaved rounds of 2000 requests of each kind):");
     for (kind, name) in KINDS.iter().enumerate() {
         println!(
             "  ({}) {name:<13} {:>7.2} µs  ({:>8.0} requests/s per core)",

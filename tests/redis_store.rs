@@ -165,3 +165,56 @@ async fn a_session_signed_in_on_one_machine_works_and_ends_on_the_other() {
     }
     support::assert_contract(&emulator);
 }
+
+#[tokio::test]
+async fn the_test_helper_signs_in_through_redis_on_every_machine() {
+    let Some(redis_a) = redis().await else {
+        return;
+    };
+    let redis_b = redis()
+        .await
+        .expect("a second connection to the same Redis");
+    let emulator = Emulator::start().await.unwrap();
+    let um = emulator.client().user_management();
+    um.create_user(
+        authkit_axum::user_management::CreateUser::new("grace@example.com")
+            .password(PASSWORD)
+            .email_verified(true),
+    )
+    .await
+    .unwrap();
+    let authkit = AuthKit::builder(emulator.client(), CALLBACK)
+        .build()
+        .unwrap();
+    let auth = um
+        .authenticate_with_password(
+            authkit_axum::user_management::AuthenticateWithPassword::new(
+                "grace@example.com",
+                PASSWORD,
+            ),
+        )
+        .await
+        .unwrap();
+    let session = authkit_axum::testing::auth_session(&authkit, auth)
+        .await
+        .unwrap();
+    let cookie =
+        authkit_axum::testing::signed_in_session(&RedisStore::new(redis_a.clone()), &session)
+            .await
+            .unwrap();
+
+    let a = machine(&authkit, redis_a);
+    let b = machine(
+        &AuthKit::builder(emulator.client(), CALLBACK)
+            .build()
+            .unwrap(),
+        redis_b,
+    );
+    for server in [&a, &b] {
+        assert_eq!(
+            account_status(server, &cookie).await,
+            (StatusCode::OK, "grace@example.com".to_owned())
+        );
+    }
+    support::assert_contract(&emulator);
+}

@@ -3,7 +3,7 @@
 //!
 //! [`auth_session`] turns an authentication (for example
 //! [`authenticate_with_password`](crate::user_management::UserManagement::authenticate_with_password)
-//! against the [emulator](crate::emulator)) into the [`AuthSession`] the callback would have
+//! against the emulator, feature `emulator`) into the [`AuthSession`] the callback would have
 //! stored, verifying its access token exactly as the callback does. [`signed_in_session`] writes
 //! it into your session store and returns the `Cookie` header that makes a request signed in:
 //!

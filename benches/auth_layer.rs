@@ -5,7 +5,9 @@
 //! - (b) `session`: `SessionManagerLayer` (memory store) and a handler reading a session value;
 //! - (c) `session_auth`: the same plus `AuthLayer`, on a session signed in through the real
 //!   login → emulator → callback flow, the handler reading `AuthUser`;
-//! - (d) `bearer`: the same app as (c), called with `Authorization: Bearer` (verdict cached).
+//! - (d) `bearer`: the same app as (c), called with `Authorization: Bearer` (verdict cached);
+//! - (b') `session_small`: as (b), on a session record holding only the app's value (no
+//!   signed-in session), to show what storing the `AuthSession` costs the session layer itself.
 //!
 //! (b) and (c) share one store and one session record (the signed-in session plus the app's
 //! value), so the session layer's work is the same and (c) − (b) is the `AuthLayer`'s.
@@ -20,7 +22,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use authkit_axum::emulator::Emulator;
-use authkit_axum::tower_sessions::session::Id;
+use authkit_axum::tower_sessions::session::{Id, Record};
 use authkit_axum::tower_sessions::{MemoryStore, Session, SessionStore};
 use authkit_axum::user_management::{AuthenticateWithPassword, CreateUser};
 use authkit_axum::{AuthKit, AuthLayer, AuthUser, SESSION_COOKIE};
@@ -38,7 +40,9 @@ const PASSWORD: &str = "correct horse battery staple";
 /// The app's own value in the session, read by the session-only handler.
 const APP_KEY: &str = "app.email";
 
-const KINDS: [&str; 4] = ["bare", "session", "session_auth", "bearer"];
+const KINDS: [&str; N] = ["bare", "session", "session_auth", "bearer", "session_small"];
+const N: usize = 5;
+const LABELS: [&str; N] = ["a", "b", "c", "d", "b'"];
 
 async fn constant() -> &'static str {
     EMAIL
@@ -63,6 +67,7 @@ struct Setup {
     session: Router,
     auth: Router,
     cookie: String,
+    small_cookie: String,
     bearer: String,
 }
 
@@ -161,6 +166,18 @@ impl Setup {
         record.data.insert(APP_KEY.to_owned(), EMAIL.into());
         store.save(&record).await.expect("the record is saved");
 
+        // A record with only the app's value.
+        let mut small = Record {
+            id: Id::default(),
+            data: [(APP_KEY.to_owned(), EMAIL.into())].into_iter().collect(),
+            expiry_date: record.expiry_date,
+        };
+        store
+            .create(&mut small)
+            .await
+            .expect("the record is created");
+        let small_cookie = format!("{SESSION_COOKIE}={}", small.id);
+
         // A bearer token of the same user.
         let token = um
             .authenticate_with_password(AuthenticateWithPassword::new(EMAIL, PASSWORD))
@@ -175,6 +192,7 @@ impl Setup {
             session,
             auth,
             cookie,
+            small_cookie,
             bearer,
         };
         for (kind, name) in KINDS.iter().enumerate() {
@@ -188,6 +206,10 @@ impl Setup {
             0 => (&self.bare, None),
             1 => (&self.session, Some((header::COOKIE, self.cookie.as_str()))),
             2 => (&self.auth, Some((header::COOKIE, self.cookie.as_str()))),
+            4 => (
+                &self.session,
+                Some((header::COOKIE, self.small_cookie.as_str())),
+            ),
             _ => (
                 &self.auth,
                 Some((header::AUTHORIZATION, self.bearer.as_str())),
@@ -227,7 +249,7 @@ fn thread_cpu() -> Duration {
 }
 
 /// (CPU time, calls) per kind over the whole run.
-static CPU: Mutex<[(Duration, u64); 4]> = Mutex::new([(Duration::ZERO, 0); 4]);
+static CPU: Mutex<[(Duration, u64); N]> = Mutex::new([(Duration::ZERO, 0); N]);
 
 fn record_cpu(kind: usize, cpu: Duration, calls: u64) {
     let mut cpu_totals = CPU.lock().unwrap_or_else(|p| p.into_inner());
@@ -256,11 +278,11 @@ fn bench(c: &mut Criterion, rt: &Runtime, setup: &Setup) {
 /// load hits all alike. Returns the CPU time per request of each kind over all rounds (the
 /// thread's CPU clock ticks too coarsely for one burst) and the median per-round ratios
 /// (c)/(b), (d)/(b), (b)/(a) of the bursts' times (one thread, no I/O: time is CPU time).
-fn interleaved(rt: &Runtime, setup: &Setup, rounds: usize, calls: u64) -> ([f64; 4], [f64; 3]) {
-    let mut cpu_total = [Duration::ZERO; 4];
+fn interleaved(rt: &Runtime, setup: &Setup, rounds: usize, calls: u64) -> ([f64; N], [f64; 3]) {
+    let mut cpu_total = [Duration::ZERO; N];
     let mut ratios: [Vec<f64>; 3] = Default::default();
     for round in 0..rounds {
-        let mut cost = [0.0; 4];
+        let mut cost = [0.0; N];
         for step in 0..KINDS.len() {
             let kind = (round + step) % KINDS.len();
             let cpu = thread_cpu();
@@ -311,8 +333,8 @@ fn main() {
     println!("\nCPU time per request (41 interleaved rounds of 2000 requests of each kind):");
     for (kind, name) in KINDS.iter().enumerate() {
         println!(
-            "  ({}) {name:<13} {:>7.2} µs  ({:>8.0} requests/s per core)",
-            ['a', 'b', 'c', 'd'][kind],
+            "  ({:<2}) {name:<13} {:>7.2} µs  ({:>8.0} requests/s per core)",
+            LABELS[kind],
             cpu[kind] * 1e6,
             1.0 / cpu[kind]
         );

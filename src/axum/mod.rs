@@ -12,6 +12,7 @@ mod return_to;
 mod router;
 mod session;
 mod stepup;
+pub mod testing;
 mod verifier;
 
 pub use claims::{AccessTokenClaims, Actor};
@@ -26,12 +27,31 @@ pub use verifier::TokenError;
 
 pub(crate) use layer::UserCache;
 
+/// The Redis session store for tower-sessions (feature `redis`), for apps on several machines:
+/// every machine gives [`AuthKit::session_layer`] a `RedisStore` on the same Redis, and a
+/// session signed in on one is signed in (and signed out) on all.
+///
+/// ```no_run
+/// # async fn f(authkit: authkit_axum::AuthKit) -> Result<(), Box<dyn std::error::Error>> {
+/// use authkit_axum::tower_sessions_redis_store::{RedisStore, fred::prelude::*};
+///
+/// let redis = Client::new(Config::from_url("redis://127.0.0.1:6379")?, None, None, None);
+/// redis.init().await?;
+/// let layer = authkit.session_layer(RedisStore::new(redis));
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "redis")]
+pub use tower_sessions_redis_store;
+
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
 /// The default name of the app's session cookie (not tower-sessions' `id`, which an emulator
 /// on another localhost port would share).
 pub const SESSION_COOKIE: &str = "authkit_session";
+
+/// How long a session lasts without requests.
+pub(crate) const SESSION_INACTIVITY: time::Duration = time::Duration::days(7);
 
 impl AuthKit {
     /// A tower-sessions layer set up for sign-in: cookie `authkit_session`, `HttpOnly`,
@@ -48,7 +68,7 @@ impl AuthKit {
             .with_same_site(SameSite::Lax)
             .with_secure(self.secure_cookies())
             .with_path("/")
-            .with_expiry(Expiry::OnInactivity(time::Duration::days(7)))
+            .with_expiry(Expiry::OnInactivity(SESSION_INACTIVITY))
     }
 
     /// How many times a session's access token was refreshed at WorkOS by this process.

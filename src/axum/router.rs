@@ -284,10 +284,30 @@ async fn handle_callback(
             .map_err(|e| CallbackError::Session(e.to_string()))?;
     }
     if let Some(error) = q.error {
-        return Err(CallbackError::WorkOs {
-            error,
-            description: q.error_description,
-        });
+        // Anyone can link to the callback: only echo WorkOS's description on the page when
+        // the response answers a sign-in started in this browser.
+        let description = match sign_in {
+            Some(_) => q.error_description,
+            None => {
+                tracing::info!(
+                    description = q.error_description.as_deref(),
+                    "a sign-in error arrived without a matching state; not showing its description"
+                );
+                None
+            }
+        };
+        // Error codes are short identifiers (`access_denied`); anything else is not shown.
+        let error = if error.len() <= 64
+            && !error.is_empty()
+            && error
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            error
+        } else {
+            "an unrecognized error".to_owned()
+        };
+        return Err(CallbackError::WorkOs { error, description });
     }
     if state.is_none() {
         return Err(CallbackError::MissingState);

@@ -464,6 +464,21 @@ async fn return_to_never_leaves_the_site() {
             );
         }
     }
+    // A non-ASCII path is kept, percent-encoded (a Location header is ASCII).
+    let authorize = app
+        .start_sign_in("?return_to=%2Fcaf%C3%A9%3Fq%3D%E2%9C%93")
+        .await;
+    let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
+    assert_eq!(
+        location(&app.callback(&callback).await),
+        "/caf%C3%A9?q=%E2%9C%93"
+    );
+    // A repeated return_to: the first one counts, and an evil second one changes nothing.
+    let authorize = app
+        .start_sign_in("?return_to=%2Fsettings&return_to=%2F%2Fevil.com")
+        .await;
+    let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
+    assert_eq!(location(&app.callback(&callback).await), "/settings");
     // A same-site path with a query is kept.
     let authorize = app.start_sign_in("?return_to=%2Faccount%3Ftab%3D1").await;
     let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
@@ -622,6 +637,79 @@ async fn an_unreadable_stored_session_is_anonymous_and_removed() {
     app.server.get("/cart").await.assert_text(r#"["book"]"#);
     // Signing in again works.
     app.sign_in(ADA).await.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(home(&app).await, format!("hello {ADA}"));
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn repeated_callback_parameters_get_the_error_page_not_a_framework_400() {
+    let (app, store) = start_with(|b| {
+        b.on_callback_error(|err: &CallbackError| {
+            (err.status(), format!("hook: {err}")).into_response()
+        })
+    })
+    .await;
+    let authorize = app.start_sign_in("").await;
+    let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
+    // A forged state placed first, the real one second: the first wins and is refused.
+    let doubled = format!(
+        "{}&state={}",
+        with_state(&callback, "forged"),
+        enc(&param(&authorize, "state"))
+    );
+    let response = app.server.get(&doubled).await;
+    response.assert_status(StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .starts_with("hook: this sign-in response does not match"),
+        "{}",
+        response.text()
+    );
+    assert_eq!(home(&app).await, "anonymous");
+    assert!(!has_auth_session(&app, &store).await);
+    // The real callback still works.
+    app.callback(&callback)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(home(&app).await, format!("hello {ADA}"));
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn signing_in_gives_a_new_session_id() {
+    let (app, store) = start().await;
+    // A session id known before sign-in (an attacker could have planted it) ...
+    app.server.post("/cart").await.assert_text("added");
+    let before = record(&app, &store).await.unwrap();
+    app.sign_in(ADA).await.assert_status(StatusCode::SEE_OTHER);
+    // ... is not the signed-in session's id, and no longer exists.
+    let after = record(&app, &store).await.unwrap();
+    assert_ne!(after.id, before.id);
+    assert!(after.data.contains_key(AUTH_SESSION_KEY));
+    assert!(store.load(&before.id).await.unwrap().is_none());
+    let planted = app
+        .server
+        .get("/")
+        .clear_cookies()
+        .do_not_save_cookies()
+        .add_header("cookie", format!("{SESSION_COOKIE}={}", before.id))
+        .await;
+    assert_eq!(planted.text(), "anonymous");
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn a_cross_site_organization_switch_is_refused() {
+    let (app, _store) = start().await;
+    app.sign_in(ADA).await.assert_status(StatusCode::SEE_OTHER);
+    let forged = app
+        .server
+        .post("/auth/switch-organization")
+        .add_header("origin", "https://evil.com")
+        .form(&[("organization_id", "org_x"), ("return_to", "/")])
+        .await;
+    forged.assert_status(StatusCode::FORBIDDEN);
     assert_eq!(home(&app).await, format!("hello {ADA}"));
     support::assert_contract(&app.emulator);
 }

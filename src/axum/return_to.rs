@@ -37,9 +37,23 @@ pub(crate) fn is_local_path(target: &str) -> bool {
     false
 }
 
-/// `target` if it is a local path, else `None`.
+/// `target` if it is a local path, else `None`. Non-ASCII characters are percent-encoded, so
+/// the `Location` header is plain ASCII whatever the browser sent.
 pub(crate) fn sanitize(target: Option<&str>) -> Option<String> {
-    target.filter(|t| is_local_path(t)).map(str::to_owned)
+    target.filter(|t| is_local_path(t)).map(|t| {
+        let mut out = String::with_capacity(t.len());
+        for c in t.chars() {
+            if c.is_ascii() {
+                out.push(c);
+            } else {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+        out
+    })
 }
 
 #[cfg(test)]
@@ -66,5 +80,15 @@ mod tests {
         ] {
             assert!(!is_local_path(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn non_ascii_paths_are_percent_encoded() {
+        assert_eq!(
+            super::sanitize(Some("/café?q=ü")).as_deref(),
+            Some("/caf%C3%A9?q=%C3%BC")
+        );
+        assert_eq!(super::sanitize(Some("/a%20b")).as_deref(), Some("/a%20b"));
+        assert_eq!(super::sanitize(Some("//évil.com")), None);
     }
 }

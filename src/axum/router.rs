@@ -1,7 +1,7 @@
 //! The sign-in routes: login, signup, callback, logout and the organization switch.
 
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -119,26 +119,53 @@ impl AuthKit {
     }
 }
 
-#[derive(Deserialize, Default)]
+/// The query parameters of a request, the first occurrence of each name winning. Unlike a
+/// `Query<T>` extractor this never fails (a repeated `state` or `return_to` would otherwise be
+/// axum's plain-text 400, bypassing the error page and the app's hook).
+fn query_params(raw: Option<&str>, names: &[&str]) -> Vec<Option<String>> {
+    let mut found = vec![None; names.len()];
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if let Some(i) = names.iter().position(|n| *n == name)
+            && found[i].is_none()
+        {
+            found[i] = Some(value.into_owned());
+        }
+    }
+    found
+}
+
+#[derive(Default)]
 pub(crate) struct LoginQuery {
     return_to: Option<String>,
     organization_id: Option<String>,
     login_hint: Option<String>,
 }
 
+impl LoginQuery {
+    fn parse(raw: Option<&str>) -> Self {
+        let mut p = query_params(raw, &["return_to", "organization_id", "login_hint"]).into_iter();
+        LoginQuery {
+            return_to: p.next().flatten(),
+            organization_id: p.next().flatten(),
+            login_hint: p.next().flatten(),
+        }
+    }
+}
+
 async fn login(
     State(authkit): State<AuthKit>,
     session: Session,
-    Query(q): Query<LoginQuery>,
+    RawQuery(q): RawQuery,
 ) -> Response {
-    start(&authkit, &session, q, None).await
+    start(&authkit, &session, LoginQuery::parse(q.as_deref()), None).await
 }
 
 async fn signup(
     State(authkit): State<AuthKit>,
     session: Session,
-    Query(q): Query<LoginQuery>,
+    RawQuery(q): RawQuery,
 ) -> Response {
+    let q = LoginQuery::parse(q.as_deref());
     start(&authkit, &session, q, Some(ScreenHint::SignUp)).await
 }
 
@@ -215,7 +242,6 @@ fn store_failed(authkit: &AuthKit, err: &str) -> Response {
     )
 }
 
-#[derive(Deserialize)]
 struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
@@ -223,12 +249,25 @@ struct CallbackQuery {
     error_description: Option<String>,
 }
 
+impl CallbackQuery {
+    fn parse(raw: Option<&str>) -> Self {
+        let mut p = query_params(raw, &["code", "state", "error", "error_description"]).into_iter();
+        CallbackQuery {
+            code: p.next().flatten(),
+            state: p.next().flatten(),
+            error: p.next().flatten(),
+            error_description: p.next().flatten(),
+        }
+    }
+}
+
 async fn callback(
     State(authkit): State<AuthKit>,
     session: Session,
     headers: HeaderMap,
-    Query(q): Query<CallbackQuery>,
+    RawQuery(q): RawQuery,
 ) -> Response {
+    let q = CallbackQuery::parse(q.as_deref());
     match handle_callback(&authkit, &session, &headers, q).await {
         Ok(response) => response,
         Err(err) => callback_error(&authkit, err),

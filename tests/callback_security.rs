@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use authkit_axum::emulator::Emulator;
+use authkit_axum::emulator::{Emulator, Fault};
 use authkit_axum::tower_sessions::cookie::Cookie;
 use authkit_axum::tower_sessions::session::Id;
 use authkit_axum::tower_sessions::session_store::SessionStore;
@@ -519,6 +519,15 @@ async fn a_cross_site_logout_is_refused_and_the_session_survives() {
         .add_header("sec-fetch-site", "cross-site")
         .await;
     no_origin.assert_status(StatusCode::FORBIDDEN);
+    let unreadable = app
+        .server
+        .post("/auth/logout")
+        .add_header(
+            "origin",
+            axum::http::HeaderValue::from_bytes("https://\u{e9}vil.com".as_bytes()).unwrap(),
+        )
+        .await;
+    unreadable.assert_status(StatusCode::FORBIDDEN);
     assert_eq!(home(&app).await, format!("hello {ADA}"));
 
     // From the app's own page it works.
@@ -711,5 +720,60 @@ async fn a_cross_site_organization_switch_is_refused() {
         .await;
     forged.assert_status(StatusCode::FORBIDDEN);
     assert_eq!(home(&app).await, format!("hello {ADA}"));
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn an_expired_session_whose_refresh_token_was_revoked_is_signed_out() {
+    let (app, store) = TestApp::start_with_store(
+        Emulator::builder().access_token_ttl(std::time::Duration::from_secs(1)),
+        |b| b.refresh_margin(std::time::Duration::ZERO),
+        app_routes(),
+    )
+    .await;
+    app.user(ADA).await;
+    app.server.post("/cart").await.assert_text("added");
+    app.sign_in(ADA).await.assert_status(StatusCode::SEE_OTHER);
+    let account: Value = app.server.get("/account").await.json();
+    let sid = account["session_id"].as_str().unwrap().to_owned();
+    // The session ends at WorkOS (signed out elsewhere, or revoked by an admin) ...
+    app.emulator
+        .client()
+        .user_management()
+        .revoke_session(&sid)
+        .await
+        .unwrap();
+    // ... and the access token expires: the refresh fails with invalid_grant.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let response = app.server.get("/").await;
+    response.assert_status_ok();
+    assert_eq!(response.text(), "anonymous");
+    assert!(!has_auth_session(&app, &store).await);
+    app.server.get("/cart").await.assert_text(r#"["book"]"#);
+    let page = app
+        .server
+        .get("/account")
+        .add_header("accept", "text/html")
+        .await;
+    page.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&page), "/auth/login?return_to=%2Faccount");
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn a_jwks_outage_during_the_callback_is_a_clear_502_and_signs_nobody_in() {
+    let (app, store) = start().await;
+    let authorize = app.start_sign_in("").await;
+    let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
+    app.emulator
+        .inject_fault(Fault::new("/sso/jwks/*").status(503));
+    let response = app.callback(&callback).await;
+    assert_error_page(
+        &response,
+        StatusCode::BAD_GATEWAY,
+        "the JWKS could not be fetched",
+    );
+    assert_eq!(home(&app).await, "anonymous");
+    assert!(!has_auth_session(&app, &store).await);
     support::assert_contract(&app.emulator);
 }

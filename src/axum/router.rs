@@ -413,8 +413,9 @@ pub(crate) async fn finish_sign_in(
 
 /// Whether a state-changing request comes from our own pages (`Origin`, else `Sec-Fetch-Site`).
 pub(crate) fn same_origin(authkit: &AuthKit, headers: &HeaderMap) -> bool {
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        return origin == authkit.origin();
+    // A present Origin decides, even when it is not readable text (then it is not ours).
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        return origin.as_bytes() == authkit.origin().as_bytes();
     }
     match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         Some(site) => site == "same-origin" || site == "none",

@@ -449,6 +449,8 @@ async fn return_to_never_leaves_the_site() {
         "evil.com",
         " //evil.com",
         "///evil.com",
+        "/.//evil.com",
+        "/%2e%2e//evil.com",
     ];
     for target in evil {
         // As the browser would send it (encoded once), and encoded twice.

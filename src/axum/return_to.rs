@@ -26,15 +26,30 @@ pub(crate) fn is_local_path(target: &str) -> bool {
             || decoded.starts_with("//")
             || decoded.contains('\\')
             || decoded.chars().any(char::is_control)
+            || !resolves_locally(&decoded)
         {
             return false;
         }
         if decoded == current {
-            return true;
+            return resolves_locally(target);
         }
         current = decoded;
     }
     false
+}
+
+/// Whether a browser resolving `target` against this site stays on it with a path that
+/// does not start with `//` (`/.//evil.com` and `/%2e%2e//evil.com` become `//evil.com`,
+/// which a path-normalizing redirect further on would turn into another host).
+fn resolves_locally(target: &str) -> bool {
+    const BASE: &str = "http://app.invalid/";
+    let Ok(base) = url::Url::parse(BASE) else {
+        return false;
+    };
+    match base.join(target) {
+        Ok(url) => url.origin() == base.origin() && !url.path().starts_with("//"),
+        Err(_) => false,
+    }
 }
 
 /// `target` if it is a local path, else `None`. Non-ASCII characters are percent-encoded, so
@@ -62,7 +77,14 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_kept() {
-        for ok in ["/", "/account", "/a/b?x=1#frag", "/search?q=%20a"] {
+        for ok in [
+            "/",
+            "/account",
+            "/a/b?x=1#frag",
+            "/search?q=%20a",
+            "/a/../b",
+            "/next?url=//x",
+        ] {
             assert!(is_local_path(ok), "{ok}");
         }
         for bad in [
@@ -76,6 +98,10 @@ mod tests {
             "evil.com",
             "javascript:alert(1)",
             "/\tevil",
+            "/.//evil.com",
+            "/%2e%2e//evil.com",
+            "/a/..//evil.com",
+            "/%2E/%2F/evil.com",
             "",
         ] {
             assert!(!is_local_path(bad), "{bad}");

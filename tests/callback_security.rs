@@ -110,6 +110,12 @@ fn assert_error_page(response: &TestResponse, status: StatusCode, needle: &str) 
     assert!(body.contains(needle), "{needle:?} not in {body}");
     let cache = response.headers()["cache-control"].to_str().unwrap();
     assert!(cache.contains("no-store"), "cache-control {cache}");
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
 }
 
 #[tokio::test]

@@ -785,3 +785,108 @@ async fn a_jwks_outage_during_the_callback_is_a_clear_502_and_signs_nobody_in() 
     assert!(!has_auth_session(&app, &store).await);
     support::assert_contract(&app.emulator);
 }
+
+/// A session store that yields to the scheduler on every call, so concurrent requests
+/// interleave as they would with a networked store (Redis, a database).
+#[derive(Debug, Clone, Default)]
+struct YieldingStore(MemoryStore);
+
+type StoreResult<T> = authkit_axum::tower_sessions::session_store::Result<T>;
+type StoreFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<T>> + Send + 'a>>;
+
+// `SessionStore` is an `async_trait`; its methods written out by hand.
+impl SessionStore for YieldingStore {
+    fn save<'a, 'b, 'c>(
+        &'a self,
+        record: &'b authkit_axum::tower_sessions::session::Record,
+    ) -> StoreFuture<'c, ()>
+    where
+        'a: 'c,
+        'b: 'c,
+    {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.0.save(record).await
+        })
+    }
+
+    fn load<'a, 'b, 'c>(
+        &'a self,
+        id: &'b Id,
+    ) -> StoreFuture<'c, Option<authkit_axum::tower_sessions::session::Record>>
+    where
+        'a: 'c,
+        'b: 'c,
+    {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            let record = self.0.load(id).await;
+            tokio::task::yield_now().await;
+            record
+        })
+    }
+
+    fn delete<'a, 'b, 'c>(&'a self, id: &'b Id) -> StoreFuture<'c, ()>
+    where
+        'a: 'c,
+        'b: 'c,
+    {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.0.delete(id).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn tabs_starting_sign_ins_at_the_same_moment_all_complete() {
+    // A browser restoring three tabs of the app: three /auth/login at once, one session.
+    let emulator = Emulator::builder().start().await.unwrap();
+    let authkit = authkit_axum::AuthKit::builder(emulator.client(), support::app::CALLBACK)
+        .build()
+        .unwrap();
+    let server = axum_test::TestServer::builder()
+        .save_cookies()
+        .mock_transport()
+        .build(support::app::router_with_store(
+            &authkit,
+            YieldingStore::default(),
+            app_routes(),
+        ))
+        .unwrap();
+    emulator
+        .client()
+        .user_management()
+        .create_user(
+            authkit_axum::user_management::CreateUser::new(ADA)
+                .password(support::app::PASSWORD)
+                .email_verified(true),
+        )
+        .await
+        .unwrap();
+    server.post("/cart").await.assert_text("added");
+
+    let logins = ["/t0", "/t1", "/t2"].map(|to| {
+        std::future::IntoFuture::into_future(
+            server.get(&format!("/auth/login?return_to={}", enc(to))),
+        )
+    });
+    let started = futures_util::future::join_all(logins).await;
+    for (i, response) in started.iter().enumerate() {
+        response.assert_status(StatusCode::SEE_OTHER);
+        let callback = emulator.approve_sign_in(&location(response), ADA).unwrap();
+        let done = server
+            .get(&format!(
+                "{}?{}",
+                callback.path(),
+                callback.query().unwrap()
+            ))
+            .await;
+        done.assert_status(StatusCode::SEE_OTHER);
+        assert_eq!(location(&done), format!("/t{i}"));
+    }
+    server.get("/").await.assert_text(format!("hello {ADA}"));
+    server.get("/cart").await.assert_text(r#"["book"]"#);
+    support::assert_contract(&emulator);
+}

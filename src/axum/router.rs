@@ -1,5 +1,8 @@
 //! The sign-in routes: login, signup, callback, logout and the organization switch.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
 use axum::Router;
 use axum::extract::{Form, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -208,6 +211,7 @@ async fn start(
             );
         }
     };
+    let guard = lock_pending(session).await;
     let mut pending: Vec<PendingSignIn> = session
         .get(PENDING_KEY)
         .await
@@ -226,10 +230,59 @@ async fn start(
         return_to: return_to::sanitize(q.return_to.as_deref()),
         created_at: now(),
     });
-    if let Err(err) = session.insert(PENDING_KEY, &pending).await {
+    if let Err(err) = save_pending(session, &pending, guard).await {
         return store_failed(authkit, &err.to_string());
     }
     Redirect::to(url.as_str()).into_response()
+}
+
+/// The pending sign-ins are read, changed and written back by the login and callback routes.
+/// Two tabs doing that at once (a browser restoring several tabs) would each write back their
+/// own copy and lose the other's sign-in. So, within this process, one at a time per
+/// session: wait for the session's lock, re-read the store, change, save at once.
+async fn lock_pending(session: &Session) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    type Locks = HashMap<i128, Weak<tokio::sync::Mutex<()>>>;
+    static LOCKS: OnceLock<Mutex<Locks>> = OnceLock::new();
+    // A new session (no id yet) cannot be shared with another request.
+    let id = session.id()?.0;
+    let lock = {
+        let mut locks = LOCKS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        locks.retain(|_, lock| lock.strong_count() > 0);
+        match locks.get(&id).and_then(Weak::upgrade) {
+            Some(lock) => lock,
+            None => {
+                let lock = Arc::new(tokio::sync::Mutex::new(()));
+                locks.insert(id, Arc::downgrade(&lock));
+                lock
+            }
+        }
+    };
+    let guard = lock.lock_owned().await;
+    // Re-read what a concurrent request saved, unless this request already changed the
+    // session (e.g. the AuthLayer stored refreshed tokens, which must not be dropped).
+    if !session.is_modified()
+        && let Err(err) = session.load().await
+    {
+        tracing::warn!(error = %err, "could not re-read the session");
+    }
+    Some(guard)
+}
+
+/// Stores the pending sign-ins; under the lock of [`lock_pending`], saves them at once.
+async fn save_pending(
+    session: &Session,
+    pending: &[PendingSignIn],
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+) -> Result<(), tower_sessions::session::Error> {
+    session.insert(PENDING_KEY, pending).await?;
+    if guard.is_some() {
+        session.save().await?;
+    }
+    drop(guard);
+    Ok(())
 }
 
 fn store_failed(authkit: &AuthKit, err: &str) -> Response {
@@ -295,6 +348,7 @@ async fn handle_callback(
     q: CallbackQuery,
 ) -> Result<Response, CallbackError> {
     let state = q.state.filter(|s| !s.is_empty());
+    let guard = lock_pending(session).await;
     let mut pending: Vec<PendingSignIn> = session
         .get(PENDING_KEY)
         .await
@@ -317,10 +371,11 @@ async fn handle_callback(
     });
     let sign_in = matched.map(|i| pending.remove(i));
     if sign_in.is_some() {
-        session
-            .insert(PENDING_KEY, &pending)
+        save_pending(session, &pending, guard)
             .await
             .map_err(|e| CallbackError::Session(e.to_string()))?;
+    } else {
+        drop(guard);
     }
     if let Some(error) = q.error {
         // Anyone can link to the callback: only echo WorkOS's description on the page when

@@ -127,7 +127,10 @@ pub fn location(response: &TestResponse) -> String {
 
 /// The app's routes plus `extra`, wrapped in the auth layer and a session layer over `store`
 /// (so a test can read or tamper with the stored sessions).
-pub fn router_with_store(authkit: &AuthKit, store: MemoryStore, extra: Router) -> Router {
+pub fn router_with_store<Store>(authkit: &AuthKit, store: Store, extra: Router) -> Router
+where
+    Store: authkit_axum::tower_sessions::SessionStore + Clone,
+{
     Router::new()
         .route("/", get(home))
         .route("/account", get(account))

@@ -890,3 +890,27 @@ async fn tabs_starting_sign_ins_at_the_same_moment_all_complete() {
     server.get("/cart").await.assert_text(r#"["book"]"#);
     support::assert_contract(&emulator);
 }
+
+#[tokio::test]
+async fn unreadable_pending_sign_ins_are_a_clear_400_and_a_new_sign_in_works() {
+    let (app, store) = start().await;
+    let authorize = app.start_sign_in("").await;
+    let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
+    let mut stored = record(&app, &store).await.unwrap();
+    stored
+        .data
+        .insert("authkit.pending".to_owned(), json!("not a list"));
+    store.save(&stored).await.unwrap();
+
+    let response = app.callback(&callback).await;
+    assert_error_page(
+        &response,
+        StatusCode::BAD_REQUEST,
+        "does not match a sign-in started here",
+    );
+    assert_eq!(home(&app).await, "anonymous");
+    // Starting again replaces the unreadable value.
+    app.sign_in(ADA).await.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(home(&app).await, format!("hello {ADA}"));
+    support::assert_contract(&app.emulator);
+}

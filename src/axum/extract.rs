@@ -206,6 +206,15 @@ pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
     if get("x-requested-with").eq_ignore_ascii_case("xmlhttprequest") {
         return true;
     }
+    // A client that sent a bearer token (refused, or we would not be here) is an API client
+    // whatever it accepts: it needs the 401, not a sign-in page. (Not `Basic`: browsers send
+    // that on page loads behind a password-protected proxy.)
+    if get("authorization")
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+    {
+        return true;
+    }
     match get("sec-fetch-mode") {
         "navigate" => return false,
         "cors" | "same-origin" | "no-cors" => return true,
@@ -309,5 +318,13 @@ mod tests {
             "XMLHttpRequest"
         )])));
         assert!(!wants_json(&headers(&[])));
+        assert!(wants_json(&headers(&[
+            ("authorization", "Bearer x"),
+            ("accept", "text/html")
+        ])));
+        assert!(!wants_json(&headers(&[
+            ("authorization", "Basic YTpi"),
+            ("accept", "text/html")
+        ])));
     }
 }

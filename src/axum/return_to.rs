@@ -26,20 +26,49 @@ pub(crate) fn is_local_path(target: &str) -> bool {
             || decoded.starts_with("//")
             || decoded.contains('\\')
             || decoded.chars().any(char::is_control)
+            || !resolves_locally(&decoded)
         {
             return false;
         }
         if decoded == current {
-            return true;
+            return resolves_locally(target);
         }
         current = decoded;
     }
     false
 }
 
-/// `target` if it is a local path, else `None`.
+/// Whether a browser resolving `target` against this site stays on it with a path that
+/// does not start with `//` (`/.//evil.com` and `/%2e%2e//evil.com` become `//evil.com`,
+/// which a path-normalizing redirect further on would turn into another host).
+fn resolves_locally(target: &str) -> bool {
+    const BASE: &str = "http://app.invalid/";
+    let Ok(base) = url::Url::parse(BASE) else {
+        return false;
+    };
+    match base.join(target) {
+        Ok(url) => url.origin() == base.origin() && !url.path().starts_with("//"),
+        Err(_) => false,
+    }
+}
+
+/// `target` if it is a local path, else `None`. Non-ASCII characters are percent-encoded, so
+/// the `Location` header is plain ASCII whatever the browser sent.
 pub(crate) fn sanitize(target: Option<&str>) -> Option<String> {
-    target.filter(|t| is_local_path(t)).map(str::to_owned)
+    target.filter(|t| is_local_path(t)).map(|t| {
+        let mut out = String::with_capacity(t.len());
+        for c in t.chars() {
+            if c.is_ascii() {
+                out.push(c);
+            } else {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+        out
+    })
 }
 
 #[cfg(test)]
@@ -48,7 +77,14 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_kept() {
-        for ok in ["/", "/account", "/a/b?x=1#frag", "/search?q=%20a"] {
+        for ok in [
+            "/",
+            "/account",
+            "/a/b?x=1#frag",
+            "/search?q=%20a",
+            "/a/../b",
+            "/next?url=//x",
+        ] {
             assert!(is_local_path(ok), "{ok}");
         }
         for bad in [
@@ -62,9 +98,23 @@ mod tests {
             "evil.com",
             "javascript:alert(1)",
             "/\tevil",
+            "/.//evil.com",
+            "/%2e%2e//evil.com",
+            "/a/..//evil.com",
+            "/%2E/%2F/evil.com",
             "",
         ] {
             assert!(!is_local_path(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn non_ascii_paths_are_percent_encoded() {
+        assert_eq!(
+            super::sanitize(Some("/café?q=ü")).as_deref(),
+            Some("/caf%C3%A9?q=%C3%BC")
+        );
+        assert_eq!(super::sanitize(Some("/a%20b")).as_deref(), Some("/a%20b"));
+        assert_eq!(super::sanitize(Some("//évil.com")), None);
     }
 }

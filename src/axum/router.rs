@@ -1,7 +1,10 @@
 //! The sign-in routes: login, signup, callback, logout and the organization switch.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
 use axum::Router;
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -119,26 +122,53 @@ impl AuthKit {
     }
 }
 
-#[derive(Deserialize, Default)]
+/// The query parameters of a request, the first occurrence of each name winning. Unlike a
+/// `Query<T>` extractor this never fails (a repeated `state` or `return_to` would otherwise be
+/// axum's plain-text 400, bypassing the error page and the app's hook).
+fn query_params(raw: Option<&str>, names: &[&str]) -> Vec<Option<String>> {
+    let mut found = vec![None; names.len()];
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if let Some(i) = names.iter().position(|n| *n == name)
+            && found[i].is_none()
+        {
+            found[i] = Some(value.into_owned());
+        }
+    }
+    found
+}
+
+#[derive(Default)]
 pub(crate) struct LoginQuery {
     return_to: Option<String>,
     organization_id: Option<String>,
     login_hint: Option<String>,
 }
 
+impl LoginQuery {
+    fn parse(raw: Option<&str>) -> Self {
+        let mut p = query_params(raw, &["return_to", "organization_id", "login_hint"]).into_iter();
+        LoginQuery {
+            return_to: p.next().flatten(),
+            organization_id: p.next().flatten(),
+            login_hint: p.next().flatten(),
+        }
+    }
+}
+
 async fn login(
     State(authkit): State<AuthKit>,
     session: Session,
-    Query(q): Query<LoginQuery>,
+    RawQuery(q): RawQuery,
 ) -> Response {
-    start(&authkit, &session, q, None).await
+    start(&authkit, &session, LoginQuery::parse(q.as_deref()), None).await
 }
 
 async fn signup(
     State(authkit): State<AuthKit>,
     session: Session,
-    Query(q): Query<LoginQuery>,
+    RawQuery(q): RawQuery,
 ) -> Response {
+    let q = LoginQuery::parse(q.as_deref());
     start(&authkit, &session, q, Some(ScreenHint::SignUp)).await
 }
 
@@ -181,6 +211,7 @@ async fn start(
             );
         }
     };
+    let guard = lock_pending(session).await;
     let mut pending: Vec<PendingSignIn> = session
         .get(PENDING_KEY)
         .await
@@ -199,10 +230,59 @@ async fn start(
         return_to: return_to::sanitize(q.return_to.as_deref()),
         created_at: now(),
     });
-    if let Err(err) = session.insert(PENDING_KEY, &pending).await {
+    if let Err(err) = save_pending(session, &pending, guard).await {
         return store_failed(authkit, &err.to_string());
     }
     Redirect::to(url.as_str()).into_response()
+}
+
+/// The pending sign-ins are read, changed and written back by the login and callback routes.
+/// Two tabs doing that at once (a browser restoring several tabs) would each write back their
+/// own copy and lose the other's sign-in. So, within this process, one at a time per
+/// session: wait for the session's lock, re-read the store, change, save at once.
+async fn lock_pending(session: &Session) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    type Locks = HashMap<i128, Weak<tokio::sync::Mutex<()>>>;
+    static LOCKS: OnceLock<Mutex<Locks>> = OnceLock::new();
+    // A new session (no id yet) cannot be shared with another request.
+    let id = session.id()?.0;
+    let lock = {
+        let mut locks = LOCKS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        locks.retain(|_, lock| lock.strong_count() > 0);
+        match locks.get(&id).and_then(Weak::upgrade) {
+            Some(lock) => lock,
+            None => {
+                let lock = Arc::new(tokio::sync::Mutex::new(()));
+                locks.insert(id, Arc::downgrade(&lock));
+                lock
+            }
+        }
+    };
+    let guard = lock.lock_owned().await;
+    // Re-read what a concurrent request saved, unless this request already changed the
+    // session (e.g. the AuthLayer stored refreshed tokens, which must not be dropped).
+    if !session.is_modified()
+        && let Err(err) = session.load().await
+    {
+        tracing::warn!(error = %err, "could not re-read the session");
+    }
+    Some(guard)
+}
+
+/// Stores the pending sign-ins; under the lock of [`lock_pending`], saves them at once.
+async fn save_pending(
+    session: &Session,
+    pending: &[PendingSignIn],
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+) -> Result<(), tower_sessions::session::Error> {
+    session.insert(PENDING_KEY, pending).await?;
+    if guard.is_some() {
+        session.save().await?;
+    }
+    drop(guard);
+    Ok(())
 }
 
 fn store_failed(authkit: &AuthKit, err: &str) -> Response {
@@ -215,7 +295,6 @@ fn store_failed(authkit: &AuthKit, err: &str) -> Response {
     )
 }
 
-#[derive(Deserialize)]
 struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
@@ -223,12 +302,25 @@ struct CallbackQuery {
     error_description: Option<String>,
 }
 
+impl CallbackQuery {
+    fn parse(raw: Option<&str>) -> Self {
+        let mut p = query_params(raw, &["code", "state", "error", "error_description"]).into_iter();
+        CallbackQuery {
+            code: p.next().flatten(),
+            state: p.next().flatten(),
+            error: p.next().flatten(),
+            error_description: p.next().flatten(),
+        }
+    }
+}
+
 async fn callback(
     State(authkit): State<AuthKit>,
     session: Session,
     headers: HeaderMap,
-    Query(q): Query<CallbackQuery>,
+    RawQuery(q): RawQuery,
 ) -> Response {
+    let q = CallbackQuery::parse(q.as_deref());
     match handle_callback(&authkit, &session, &headers, q).await {
         Ok(response) => response,
         Err(err) => callback_error(&authkit, err),
@@ -256,6 +348,7 @@ async fn handle_callback(
     q: CallbackQuery,
 ) -> Result<Response, CallbackError> {
     let state = q.state.filter(|s| !s.is_empty());
+    let guard = lock_pending(session).await;
     let mut pending: Vec<PendingSignIn> = session
         .get(PENDING_KEY)
         .await
@@ -278,16 +371,37 @@ async fn handle_callback(
     });
     let sign_in = matched.map(|i| pending.remove(i));
     if sign_in.is_some() {
-        session
-            .insert(PENDING_KEY, &pending)
+        save_pending(session, &pending, guard)
             .await
             .map_err(|e| CallbackError::Session(e.to_string()))?;
+    } else {
+        drop(guard);
     }
     if let Some(error) = q.error {
-        return Err(CallbackError::WorkOs {
-            error,
-            description: q.error_description,
-        });
+        // Anyone can link to the callback: only echo WorkOS's description on the page when
+        // the response answers a sign-in started in this browser.
+        let description = match sign_in {
+            Some(_) => q.error_description,
+            None => {
+                tracing::info!(
+                    description = q.error_description.as_deref(),
+                    "a sign-in error arrived without a matching state; not showing its description"
+                );
+                None
+            }
+        };
+        // Error codes are short identifiers (`access_denied`); anything else is not shown.
+        let error = if error.len() <= 64
+            && !error.is_empty()
+            && error
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        {
+            error
+        } else {
+            "an unrecognized error".to_owned()
+        };
+        return Err(CallbackError::WorkOs { error, description });
     }
     if state.is_none() {
         return Err(CallbackError::MissingState);
@@ -354,8 +468,9 @@ pub(crate) async fn finish_sign_in(
 
 /// Whether a state-changing request comes from our own pages (`Origin`, else `Sec-Fetch-Site`).
 pub(crate) fn same_origin(authkit: &AuthKit, headers: &HeaderMap) -> bool {
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        return origin == authkit.origin();
+    // A present Origin decides, even when it is not readable text (then it is not ours).
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        return origin.as_bytes() == authkit.origin().as_bytes();
     }
     match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         Some(site) => site == "same-origin" || site == "none",

@@ -124,3 +124,46 @@ pub fn location(response: &TestResponse) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// The app's routes plus `extra`, wrapped in the auth layer and a session layer over `store`
+/// (so a test can read or tamper with the stored sessions).
+pub fn router_with_store<Store>(authkit: &AuthKit, store: Store, extra: Router) -> Router
+where
+    Store: authkit_axum::tower_sessions::SessionStore + Clone,
+{
+    Router::new()
+        .route("/", get(home))
+        .route("/account", get(account))
+        .route("/admin", get(admin))
+        .merge(extra)
+        .merge(authkit.router())
+        .layer(AuthLayer::new(authkit.clone()))
+        .layer(authkit.session_layer(store))
+}
+
+impl TestApp {
+    /// Like [`TestApp::start_with`], with the app's own `extra` routes, returning the session
+    /// store the app uses.
+    pub async fn start_with_store(
+        emulator: authkit_axum::emulator::EmulatorBuilder,
+        configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
+        extra: Router,
+    ) -> (TestApp, MemoryStore) {
+        let emulator = emulator.start().await.unwrap();
+        let authkit = configure(AuthKit::builder(emulator.client(), CALLBACK))
+            .build()
+            .unwrap();
+        let store = MemoryStore::default();
+        let server = TestServer::builder()
+            .save_cookies()
+            .mock_transport()
+            .build(router_with_store(&authkit, store.clone(), extra))
+            .unwrap();
+        let app = TestApp {
+            emulator,
+            authkit,
+            server,
+        };
+        (app, store)
+    }
+}

@@ -155,19 +155,31 @@ async fn from_session(authkit: &AuthKit, session: &Session) -> Option<AuthUser> 
     }
     match refresh::refresh(authkit, &current).await {
         Refreshed::Ok(next) => {
-            if let Err(err) = session::store(session, &next).await {
+            // Write the new tokens to the store now rather than when the response is done: the
+            // old refresh token is spent, and another machine sharing the store that lost the
+            // race re-reads the store to find the winner's tokens.
+            let stored = match session::store(session, &next).await {
+                Ok(()) => session.save().await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = stored {
                 tracing::warn!(error = %err, "could not store the refreshed session");
             }
             Some(AuthUser::from_session(*next))
         }
         Refreshed::Invalid(reason) => {
-            // Another request, tab or machine may have refreshed first: re-read the store.
-            if session.load().await.is_ok()
-                && let Some(stored) = session::load(session).await
-                && !stored.refresh_token.ct_eq(&current.refresh_token)
-                && stored.expires_at() > now()
-            {
-                return Some(AuthUser::from_session(stored));
+            // Another request, tab or machine may have refreshed first (refresh tokens are
+            // single use): re-read the store, giving the winner a moment to save its tokens.
+            for wait in RACE_WAITS {
+                tokio::time::sleep(wait).await;
+                if let Some(stored) = reread(session).await
+                    && !stored.refresh_token.ct_eq(&current.refresh_token)
+                {
+                    if stored.expires_at() > now() {
+                        return Some(AuthUser::from_session(stored));
+                    }
+                    break;
+                }
             }
             tracing::info!(user = %current.user.id, %reason, "session ended at WorkOS; signing out");
             session::clear(session).await;
@@ -178,6 +190,22 @@ async fn from_session(authkit: &AuthKit, session: &Session) -> Option<AuthUser> 
             (current.expires_at() + grace > now()).then(|| AuthUser::from_session(current))
         }
     }
+}
+
+/// Pauses before each re-read of the store after a refused refresh: the winner of a refresh
+/// race saves its tokens right after WorkOS answers it, so a short wait is enough. A session
+/// that really ended pays these (about half a second) once, on the request that signs it out.
+const RACE_WAITS: [Duration; 4] = [
+    Duration::ZERO,
+    Duration::from_millis(50),
+    Duration::from_millis(150),
+    Duration::from_millis(300),
+];
+
+/// Reloads the session record from the store and reads our session from it.
+async fn reread(session: &Session) -> Option<AuthSession> {
+    session.load().await.ok()?;
+    session::load(session).await
 }
 
 /// Users of bearer tokens, fetched once per minute at most.

@@ -3,9 +3,12 @@
 //! session store.
 #![cfg(all(feature = "emulator", feature = "axum"))]
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use authkit_axum::emulator::{Emulator, Fault};
+use authkit_axum::tower_sessions::SessionStore;
+use authkit_axum::tower_sessions::session::Id;
 use authkit_axum::user_management::AuthenticateWithRefreshToken;
 use authkit_axum::{AuthKit, SESSION_COOKIE};
 use axum::http::StatusCode;
@@ -263,5 +266,35 @@ async fn two_instances_racing_on_one_store_both_stay_signed_in() {
         again.assert_status_ok();
     }
     assert_eq!(refresh_calls(&app.emulator).len(), 2);
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn a_late_save_of_the_old_tokens_does_not_spend_them_again() {
+    let app = expiring_app().await;
+    app.user("ada@example.com").await;
+    let cookie = app.sign_in_cookie("ada@example.com").await;
+    let id = Id::from_str(&cookie).unwrap();
+    let old_record = app.store.load(&id).await.unwrap().unwrap();
+    tokio::time::sleep(UNTIL_EXPIRING).await;
+    app.server.get("/account").await.assert_status_ok();
+    let refreshed = stored_session(&app.store, &cookie).await.unwrap();
+
+    // A request that read the session before the refresh and changed something else saves
+    // the whole record at its end, old tokens included (tower-sessions saves whole records).
+    app.store.save(&old_record).await.unwrap();
+
+    // The next request sees the spent token, reuses the refresh that already happened instead
+    // of spending it again (which WorkOS would refuse), and puts the new tokens back.
+    let after = app
+        .server
+        .get("/account")
+        .add_header("accept", "application/json")
+        .await;
+    after.assert_status_ok();
+    assert_eq!(after.json::<Value>()["expires_at"], refreshed.expires_at());
+    assert_eq!(refresh_calls(&app.emulator).len(), 1);
+    let restored = stored_session(&app.store, &cookie).await.unwrap();
+    assert!(restored.refresh_token.ct_eq(&refreshed.refresh_token));
     support::assert_contract(&app.emulator);
 }

@@ -3,7 +3,8 @@
 //! sign-in) and the built-in pages that finish them, driven with form posts.
 #![cfg(all(feature = "emulator", feature = "axum"))]
 
-use authkit_axum::user_management::{CreateUser, User};
+use authkit_axum::emulator::Emulator;
+use authkit_axum::user_management::{CreateUser, ListAuthFactors, User};
 use axum::http::StatusCode;
 use axum_test::TestResponse;
 use serde_json::Value;
@@ -340,5 +341,54 @@ async fn too_many_wrong_codes_end_the_step_up() {
         })
         .count();
     assert_eq!(tries, 5);
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn mfa_enrollment_shows_the_new_factor_and_accepts_its_code() {
+    let app = TestApp::start_with(Emulator::builder().require_mfa(true), |b| b).await;
+    let ada = app.user("ada@example.com").await;
+
+    let callback = callback_with_step_ups(&app, "ada@example.com", "?return_to=%2Faccount").await;
+    callback.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&callback), "/auth/mfa");
+
+    // The page enrolls a TOTP factor and shows it once, as a QR code and as a key.
+    let page = app.server.get("/auth/mfa").await;
+    page.assert_status_ok();
+    let html = page.text();
+    assert!(html.contains("src=\"data:image/"), "no QR code in {html}");
+    let secret = html
+        .split("secret=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .expect("the otpauth URI with its secret")
+        .to_owned();
+    let factors = app
+        .emulator
+        .client()
+        .user_management()
+        .list_auth_factors(&ada.id, &ListAuthFactors::new())
+        .await
+        .unwrap();
+    assert_eq!(factors.data.len(), 1);
+
+    let wrong = app
+        .server
+        .post("/auth/mfa")
+        .form(&[("code", wrong_totp(&secret).as_str())])
+        .await;
+    wrong.assert_status(StatusCode::BAD_REQUEST);
+    assert!(wrong.text().contains("That code is not right"));
+    assert_signed_out(&app).await;
+
+    let done = app
+        .server
+        .post("/auth/mfa")
+        .form(&[("code", totp(&secret, 0).as_str())])
+        .await;
+    done.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&done), "/account");
+    assert_eq!(account(&app).await["email"], "ada@example.com");
     support::assert_contract(&app.emulator);
 }

@@ -83,6 +83,8 @@ pub(crate) struct Config {
     pub issuer: String,
     /// Access token lifetime.
     pub access_token_ttl: Duration,
+    /// Every sign-in needs MFA: users without a factor must enroll one (`mfa_enrollment`).
+    pub require_mfa: bool,
 }
 
 /// Everything the handlers share.
@@ -151,6 +153,7 @@ pub struct EmulatorBuilder {
     client_id: Option<String>,
     issuer: Option<String>,
     access_token_ttl: Option<Duration>,
+    require_mfa: bool,
 }
 
 impl EmulatorBuilder {
@@ -184,6 +187,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Requires MFA for every sign-in, as the WorkOS dashboard setting does: a user without a
+    /// TOTP factor gets `mfa_enrollment` and must enroll one. Default: off.
+    pub fn require_mfa(mut self, require: bool) -> Self {
+        self.require_mfa = require;
+        self
+    }
+
     /// Starts serving on `127.0.0.1`.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port.unwrap_or(0)));
@@ -208,6 +218,7 @@ impl EmulatorBuilder {
             client_id,
             base_url,
             access_token_ttl: self.access_token_ttl.unwrap_or(Duration::from_secs(300)),
+            require_mfa: self.require_mfa,
         };
         let state: SharedState = Arc::new(State {
             config,

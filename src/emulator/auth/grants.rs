@@ -1,5 +1,6 @@
 //! `POST /user_management/authenticate`: every grant, the step-ups between them (email
-//! verification, then MFA, then organization choice), sessions and single-use refresh tokens.
+//! verification, then MFA — a challenge, or an enrollment when MFA is required and the user has
+//! no factor — then organization choice), sessions and single-use refresh tokens.
 //!
 //! What it enforces, as WorkOS does:
 //! - `client_id` must be the emulator's, and `client_secret` (when sent) its API key. A public
@@ -340,6 +341,18 @@ fn continue_sign_in(
             .filter(|f| f.user_id == user.id)
             .map(|f| json!({ "id": f.id, "type": "totp" }))
             .collect();
+        if factors.is_empty() && state.config.require_mfa {
+            let token = new_pending(store, now, &sign_in, PendingKind::Mfa, None);
+            return Err(ApiError::code(
+                StatusCode::FORBIDDEN,
+                "mfa_enrollment",
+                "The user must enroll in MFA to finish authenticating.",
+            )
+            .with(json!({
+                "pending_authentication_token": token,
+                "user": user.to_json(),
+            })));
+        }
         if !factors.is_empty() {
             let token = new_pending(store, now, &sign_in, PendingKind::Mfa, None);
             return Err(ApiError::code(

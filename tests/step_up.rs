@@ -3,7 +3,7 @@
 //! sign-in) and the built-in pages that finish them, driven with form posts.
 #![cfg(all(feature = "emulator", feature = "axum"))]
 
-use authkit_axum::emulator::Emulator;
+use authkit_axum::emulator::{Emulator, Fault};
 use authkit_axum::user_management::{CreateUser, ListAuthFactors, User};
 use axum::http::StatusCode;
 use axum_test::TestResponse;
@@ -389,6 +389,37 @@ async fn mfa_enrollment_shows_the_new_factor_and_accepts_its_code() {
         .await;
     done.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(location(&done), "/account");
+    assert_eq!(account(&app).await["email"], "ada@example.com");
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn a_workos_outage_during_a_step_up_keeps_it_going() {
+    let app = TestApp::start().await;
+    unverified_user(&app, "ada@example.com").await;
+    let callback = callback_with_step_ups(&app, "ada@example.com", "").await;
+    assert_eq!(location(&callback), "/auth/verify-email");
+    let code = email_code(&app, "ada@example.com");
+
+    app.emulator
+        .inject_fault(Fault::new("/user_management/authenticate").status(503));
+    let down = app
+        .server
+        .post("/auth/verify-email")
+        .form(&[("code", code.as_str())])
+        .await;
+    down.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    assert!(down.text().contains("try again"));
+    assert_signed_out(&app).await;
+
+    // Back up: the same code finishes the sign-in.
+    app.emulator.clear_faults();
+    let done = app
+        .server
+        .post("/auth/verify-email")
+        .form(&[("code", code.as_str())])
+        .await;
+    done.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(account(&app).await["email"], "ada@example.com");
     support::assert_contract(&app.emulator);
 }

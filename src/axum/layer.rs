@@ -42,6 +42,21 @@ use crate::user_management::User;
 /// JWKS; verdicts cached until the token expires), then the session. A missing, tampered or
 /// expired-and-unrefreshable session is simply anonymous: handlers decide with the
 /// [`AuthUser`] extractor (required) or `Option<AuthUser>`.
+///
+/// Refreshing (shortly before the access token expires, see
+/// [`refresh_margin`](super::AuthKitBuilder::refresh_margin)) is single-flight per session
+/// within one `AuthKit`: concurrent requests share one call to WorkOS, and the new tokens are
+/// written to the store at once. Instances that share a store (several machines) may still race;
+/// WorkOS refresh tokens are single use, so the loser gets `invalid_grant`, and then re-reads
+/// the store for a short while (about half a second) to pick up the winner's tokens before it
+/// signs the session out. WorkOS failures (429, 5xx, network) keep the session, for
+/// [`stale_grace`](super::AuthKitBuilder::stale_grace) past its expiry, and the next request
+/// tries again.
+///
+/// Caveat: tower-sessions saves whole records at the end of a request that changed the session.
+/// A slow request that read the session before a refresh and changes one of the app's own keys
+/// writes the old tokens back; the `AuthKit` that refreshed remembers the result for a minute and
+/// restores it, but another instance would find the refresh token spent and sign out.
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     authkit: AuthKit,

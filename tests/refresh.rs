@@ -298,3 +298,52 @@ async fn a_late_save_of_the_old_tokens_does_not_spend_them_again() {
     assert!(restored.refresh_token.ct_eq(&refreshed.refresh_token));
     support::assert_contract(&app.emulator);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_abandoned_during_its_refresh_does_not_lose_the_session() {
+    let app = expiring_app().await;
+    app.user("ada@example.com").await;
+    let cookie = app.sign_in_cookie("ada@example.com").await;
+    let before = stored_session(&app.store, &cookie).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app_router = router_with_store(&app.authkit, app.store.clone());
+    let served = tokio::spawn(async move { axum::serve(listener, app_router).await });
+    tokio::time::sleep(UNTIL_EXPIRING).await;
+
+    // The browser gives up (navigates away) while WorkOS is still answering the refresh.
+    app.emulator.inject_fault(
+        Fault::new("/user_management/authenticate")
+            .delay(Duration::from_millis(400))
+            .times(1),
+    );
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let abandoned = impatient
+        .get(format!("http://{addr}/account"))
+        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
+        .send()
+        .await;
+    assert!(abandoned.unwrap_err().is_timeout());
+
+    // Once WorkOS has answered, the new tokens are in the store, and nobody spends the old
+    // refresh token again.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let stored = stored_session(&app.store, &cookie).await.unwrap();
+    assert!(!stored.refresh_token.ct_eq(&before.refresh_token));
+    let next = reqwest::Client::new()
+        .get(format!("http://{addr}/account"))
+        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(next.status(), reqwest::StatusCode::OK);
+    let calls = refresh_calls(&app.emulator);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].0, 200);
+    served.abort();
+    support::assert_contract(&app.emulator);
+}

@@ -168,16 +168,12 @@ async fn from_session(authkit: &AuthKit, session: &Session) -> Option<AuthUser> 
     if current.expires_at() - margin > now() {
         return Some(AuthUser::from_session(current));
     }
-    match refresh::refresh(authkit, &current).await {
+    match refresh::refresh(authkit, &current, session).await {
         Refreshed::Ok(next) => {
-            // Write the new tokens to the store now rather than when the response is done: the
-            // old refresh token is spent, and another machine sharing the store that lost the
-            // race re-reads the store to find the winner's tokens.
-            let stored = match session::store(session, &next).await {
-                Ok(()) => session.save().await,
-                Err(err) => Err(err),
-            };
-            if let Err(err) = stored {
+            // The refresh saved the new tokens to the store at once (another machine that lost
+            // the race re-reads the store to find them); requests that joined it keep them in
+            // their own copy of the record too, which they may save at the end.
+            if let Err(err) = session::store(session, &next).await {
                 tracing::warn!(error = %err, "could not store the refreshed session");
             }
             Some(AuthUser::from_session(*next))

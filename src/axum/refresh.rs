@@ -10,8 +10,10 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use sha2::{Digest, Sha256};
 
+use tower_sessions::Session;
+
 use super::config::AuthKit;
-use super::session::AuthSession;
+use super::session::{self, AuthSession};
 use crate::user_management::AuthenticateWithRefreshToken;
 
 /// How long a successful refresh is remembered, so requests that read the session before it
@@ -56,7 +58,15 @@ impl Refresher {
 
 /// Refreshes `current`, keeping its organization; joins a refresh of the same token already
 /// in flight.
-pub(crate) async fn refresh(authkit: &AuthKit, current: &AuthSession) -> Refreshed {
+///
+/// The refresh runs as its own task and stores the new tokens in `session` (the session of the
+/// request that started it) as soon as WorkOS answers: the old refresh token is spent by then,
+/// so the new one must not be lost if that request is abandoned (the browser navigated away).
+pub(crate) async fn refresh(
+    authkit: &AuthKit,
+    current: &AuthSession,
+    session: &Session,
+) -> Refreshed {
     let digest: [u8; 32] = Sha256::digest(current.refresh_token.expose_secret().as_bytes()).into();
     let refresher = &authkit.inner.refresher;
     let (id, flight) = {
@@ -66,7 +76,15 @@ pub(crate) async fn refresh(authkit: &AuthKit, current: &AuthSession) -> Refresh
             Some(e) => (e.id, e.flight.clone()),
             None => {
                 let id = refresher.next_id.fetch_add(1, Ordering::Relaxed);
-                let flight = run(authkit.clone(), current.clone()).boxed().shared();
+                let task = tokio::spawn(run(authkit.clone(), current.clone(), session.clone()));
+                let flight = async move {
+                    task.await.unwrap_or_else(|err| {
+                        tracing::error!(error = %err, "the refresh task failed");
+                        Refreshed::Transient
+                    })
+                }
+                .boxed()
+                .shared();
                 flights.insert(
                     digest,
                     Entry {
@@ -150,9 +168,18 @@ pub(crate) async fn exchange(
     Ok(next)
 }
 
-async fn run(authkit: AuthKit, current: AuthSession) -> Refreshed {
+async fn run(authkit: AuthKit, current: AuthSession, session: Session) -> Refreshed {
     match exchange(&authkit, &current, None).await {
-        Ok(next) => Refreshed::Ok(Box::new(next)),
+        Ok(next) => {
+            let stored = match session::store(&session, &next).await {
+                Ok(()) => session.save().await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = stored {
+                tracing::warn!(error = %err, "could not store the refreshed session");
+            }
+            Refreshed::Ok(Box::new(next))
+        }
         Err(ExchangeError::Token(err)) => {
             tracing::warn!(error = %err, "the refreshed access token did not verify");
             Refreshed::Transient

@@ -849,7 +849,7 @@ async fn tabs_starting_sign_ins_at_the_same_moment_all_complete() {
     let server = axum_test::TestServer::builder()
         .save_cookies()
         .mock_transport()
-        .build(support::app::router_with_store(
+        .build(support::app::router_with_extra(
             &authkit,
             YieldingStore::default(),
             app_routes(),

@@ -42,6 +42,21 @@ use crate::user_management::User;
 /// JWKS; verdicts cached until the token expires), then the session. A missing, tampered or
 /// expired-and-unrefreshable session is simply anonymous: handlers decide with the
 /// [`AuthUser`] extractor (required) or `Option<AuthUser>`.
+///
+/// Refreshing (shortly before the access token expires, see
+/// [`refresh_margin`](super::AuthKitBuilder::refresh_margin)) is single-flight per session
+/// within one `AuthKit`: concurrent requests share one call to WorkOS, and the new tokens are
+/// written to the store at once. Instances that share a store (several machines) may still race;
+/// WorkOS refresh tokens are single use, so the loser gets `invalid_grant`, and then re-reads
+/// the store for a short while (about half a second) to pick up the winner's tokens before it
+/// signs the session out. WorkOS failures (429, 5xx, network) keep the session, for
+/// [`stale_grace`](super::AuthKitBuilder::stale_grace) past its expiry, and the next request
+/// tries again.
+///
+/// Caveat: tower-sessions saves whole records at the end of a request that changed the session.
+/// A slow request that read the session before a refresh and changes one of the app's own keys
+/// writes the old tokens back; the `AuthKit` that refreshed remembers the result for a minute and
+/// restores it, but another instance would find the refresh token spent and sign out.
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     authkit: AuthKit,
@@ -153,21 +168,29 @@ async fn from_session(authkit: &AuthKit, session: &Session) -> Option<AuthUser> 
     if current.expires_at() - margin > now() {
         return Some(AuthUser::from_session(current));
     }
-    match refresh::refresh(authkit, &current).await {
+    match refresh::refresh(authkit, &current, session).await {
         Refreshed::Ok(next) => {
+            // The refresh saved the new tokens to the store at once (another machine that lost
+            // the race re-reads the store to find them); requests that joined it keep them in
+            // their own copy of the record too, which they may save at the end.
             if let Err(err) = session::store(session, &next).await {
                 tracing::warn!(error = %err, "could not store the refreshed session");
             }
             Some(AuthUser::from_session(*next))
         }
         Refreshed::Invalid(reason) => {
-            // Another request, tab or machine may have refreshed first: re-read the store.
-            if session.load().await.is_ok()
-                && let Some(stored) = session::load(session).await
-                && !stored.refresh_token.ct_eq(&current.refresh_token)
-                && stored.expires_at() > now()
-            {
-                return Some(AuthUser::from_session(stored));
+            // Another request, tab or machine may have refreshed first (refresh tokens are
+            // single use): re-read the store, giving the winner a moment to save its tokens.
+            for wait in RACE_WAITS {
+                tokio::time::sleep(wait).await;
+                if let Some(stored) = reread(session).await
+                    && !stored.refresh_token.ct_eq(&current.refresh_token)
+                {
+                    if stored.expires_at() > now() {
+                        return Some(AuthUser::from_session(stored));
+                    }
+                    break;
+                }
             }
             tracing::info!(user = %current.user.id, %reason, "session ended at WorkOS; signing out");
             session::clear(session).await;
@@ -178,6 +201,22 @@ async fn from_session(authkit: &AuthKit, session: &Session) -> Option<AuthUser> 
             (current.expires_at() + grace > now()).then(|| AuthUser::from_session(current))
         }
     }
+}
+
+/// Pauses before each re-read of the store after a refused refresh: the winner of a refresh
+/// race saves its tokens right after WorkOS answers it, so a short wait is enough. A session
+/// that really ended pays these (about half a second) once, on the request that signs it out.
+const RACE_WAITS: [Duration; 4] = [
+    Duration::ZERO,
+    Duration::from_millis(50),
+    Duration::from_millis(150),
+    Duration::from_millis(300),
+];
+
+/// Reloads the session record from the store and reads our session from it.
+async fn reread(session: &Session) -> Option<AuthSession> {
+    session.load().await.ok()?;
+    session::load(session).await
 }
 
 /// Users of bearer tokens, fetched once per minute at most.

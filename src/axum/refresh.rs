@@ -10,12 +10,15 @@ use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 use sha2::{Digest, Sha256};
 
+use tower_sessions::Session;
+
 use super::config::AuthKit;
-use super::session::AuthSession;
+use super::session::{self, AuthSession};
 use crate::user_management::AuthenticateWithRefreshToken;
 
-/// How long a finished refresh is remembered, so requests that read the session before it
-/// was updated reuse the result instead of spending the (single-use) old token again.
+/// How long a successful refresh is remembered, so requests that read the session before it
+/// was updated reuse the result instead of spending the (single-use) old token again. Failed
+/// refreshes are forgotten as soon as they finish, so the next request tries again.
 const REMEMBER: Duration = Duration::from_secs(60);
 
 /// The result of a refresh.
@@ -31,11 +34,19 @@ pub(crate) enum Refreshed {
 
 type Flight = Shared<BoxFuture<'static, Refreshed>>;
 
-/// The refreshes in flight (and recently finished), keyed by the SHA-256 of the refresh token.
+/// A refresh in flight or recently finished: when it started, its number, its shared result.
+struct Entry {
+    started: Instant,
+    id: u64,
+    flight: Flight,
+}
+
+/// The refreshes in flight (and recently succeeded), keyed by the SHA-256 of the refresh token.
 #[derive(Default)]
 pub(crate) struct Refresher {
-    flights: Mutex<HashMap<[u8; 32], (Instant, Flight)>>,
+    flights: Mutex<HashMap<[u8; 32], Entry>>,
     calls: AtomicU64,
+    next_id: AtomicU64,
 }
 
 impl Refresher {
@@ -47,26 +58,55 @@ impl Refresher {
 
 /// Refreshes `current`, keeping its organization; joins a refresh of the same token already
 /// in flight.
-pub(crate) async fn refresh(authkit: &AuthKit, current: &AuthSession) -> Refreshed {
+///
+/// The refresh runs as its own task and stores the new tokens in `session` (the session of the
+/// request that started it) as soon as WorkOS answers: the old refresh token is spent by then,
+/// so the new one must not be lost if that request is abandoned (the browser navigated away).
+pub(crate) async fn refresh(
+    authkit: &AuthKit,
+    current: &AuthSession,
+    session: &Session,
+) -> Refreshed {
     let digest: [u8; 32] = Sha256::digest(current.refresh_token.expose_secret().as_bytes()).into();
-    let flight = {
-        let mut flights = authkit
-            .inner
-            .refresher
-            .flights
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        flights.retain(|_, (started, _)| started.elapsed() < REMEMBER);
+    let refresher = &authkit.inner.refresher;
+    let (id, flight) = {
+        let mut flights = refresher.flights.lock().unwrap_or_else(|p| p.into_inner());
+        flights.retain(|_, e| e.started.elapsed() < REMEMBER);
         match flights.get(&digest) {
-            Some((_, flight)) => flight.clone(),
+            Some(e) => (e.id, e.flight.clone()),
             None => {
-                let flight = run(authkit.clone(), current.clone()).boxed().shared();
-                flights.insert(digest, (Instant::now(), flight.clone()));
-                flight
+                let id = refresher.next_id.fetch_add(1, Ordering::Relaxed);
+                let task = tokio::spawn(run(authkit.clone(), current.clone(), session.clone()));
+                let flight = async move {
+                    task.await.unwrap_or_else(|err| {
+                        tracing::error!(error = %err, "the refresh task failed");
+                        Refreshed::Transient
+                    })
+                }
+                .boxed()
+                .shared();
+                flights.insert(
+                    digest,
+                    Entry {
+                        started: Instant::now(),
+                        id,
+                        flight: flight.clone(),
+                    },
+                );
+                (id, flight)
             }
         }
     };
-    flight.await
+    let result = flight.await;
+    if !matches!(result, Refreshed::Ok(_)) {
+        // Only new tokens are worth sharing with later requests: after a failure (WorkOS down,
+        // token refused) the next request must ask again, not reuse the failure for a minute.
+        let mut flights = refresher.flights.lock().unwrap_or_else(|p| p.into_inner());
+        if flights.get(&digest).is_some_and(|e| e.id == id) {
+            flights.remove(&digest);
+        }
+    }
+    result
 }
 
 /// Why an exchange of the refresh token failed.
@@ -128,9 +168,18 @@ pub(crate) async fn exchange(
     Ok(next)
 }
 
-async fn run(authkit: AuthKit, current: AuthSession) -> Refreshed {
+async fn run(authkit: AuthKit, current: AuthSession, session: Session) -> Refreshed {
     match exchange(&authkit, &current, None).await {
-        Ok(next) => Refreshed::Ok(Box::new(next)),
+        Ok(next) => {
+            let stored = match session::store(&session, &next).await {
+                Ok(()) => session.save().await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = stored {
+                tracing::warn!(error = %err, "could not store the refreshed session");
+            }
+            Refreshed::Ok(Box::new(next))
+        }
         Err(ExchangeError::Token(err)) => {
             tracing::warn!(error = %err, "the refreshed access token did not verify");
             Refreshed::Transient

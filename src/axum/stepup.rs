@@ -156,6 +156,26 @@ async fn settle(
             let _ = session.insert(STEP_UP_KEY, &step).await;
             return retry(&step, "That code is not right. Check it and try again.");
         }
+        Err(err) if err.is_transient() => {
+            // WorkOS could not be reached: the step-up is still valid, let the user try again.
+            tracing::warn!(error = %err, "a step-up could not reach WorkOS");
+            let mut page = retry(
+                &step,
+                "We could not reach the sign-in service. Wait a moment and try again.",
+            );
+            *page.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return page;
+        }
+        Err(err) if is_wrong_code(&err) => {
+            tracing::info!("too many wrong step-up codes; the sign-in must start again");
+            let _ = session.remove_value(STEP_UP_KEY).await;
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "Too many attempts",
+                "Too many wrong codes were entered. Start signing in again.",
+                &authkit.sign_in_path(),
+            );
+        }
         Err(err) => {
             let _ = session.remove_value(STEP_UP_KEY).await;
             Err(CallbackError::Exchange(err))
@@ -344,7 +364,12 @@ fn organization_screen(authkit: &AuthKit, step: &StepUp, error: Option<&str>) ->
             .unwrap_or_default(),
         esc(authkit.prefix()),
     );
-    pages::page(StatusCode::OK, "Choose an organization", &body)
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    pages::page(status, "Choose an organization", &body)
 }
 
 async fn organization_page(State(authkit): State<AuthKit>, session: Session) -> Response {

@@ -88,6 +88,8 @@ pub(crate) struct Config {
     pub access_token_ttl: Duration,
     /// The key that signs access tokens.
     pub signing_key: SigningKey,
+    /// Every sign-in needs MFA: users without a factor must enroll one (`mfa_enrollment`).
+    pub require_mfa: bool,
 }
 
 /// Everything the handlers share.
@@ -158,6 +160,7 @@ pub struct EmulatorBuilder {
     access_token_ttl: Option<Duration>,
     signing_key: Option<SigningKey>,
     seed: Vec<SeedUser>,
+    require_mfa: bool,
 }
 
 impl EmulatorBuilder {
@@ -203,6 +206,13 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Requires MFA for every sign-in, as the WorkOS dashboard setting does: a user without a
+    /// TOTP factor gets `mfa_enrollment` and must enroll one. Default: off.
+    pub fn require_mfa(mut self, require: bool) -> Self {
+        self.require_mfa = require;
+        self
+    }
+
     /// Starts serving on `127.0.0.1`.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port.unwrap_or(0)));
@@ -228,6 +238,7 @@ impl EmulatorBuilder {
             base_url,
             access_token_ttl: self.access_token_ttl.unwrap_or(Duration::from_secs(300)),
             signing_key: self.signing_key.unwrap_or_else(SigningKey::development),
+            require_mfa: self.require_mfa,
         };
         let state: SharedState = Arc::new(State {
             config,

@@ -1,8 +1,12 @@
 //! A small app using the Axum integration, served by axum-test, against an emulator.
 
+use std::str::FromStr;
+
 use authkit_axum::emulator::Emulator;
-use authkit_axum::tower_sessions::MemoryStore;
+use authkit_axum::tower_sessions::session::Id;
+use authkit_axum::tower_sessions::{MemoryStore, Session, SessionStore};
 use authkit_axum::user_management::{CreateUser, User};
+use authkit_axum::{AUTH_SESSION_KEY, AuthSession, Client, SESSION_COOKIE};
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthLayer, AuthRejection, AuthUser};
 use axum::Router;
 use axum::routing::get;
@@ -16,6 +20,8 @@ pub struct TestApp {
     pub emulator: Emulator,
     pub authkit: AuthKit,
     pub server: TestServer,
+    /// The app's session store.
+    pub store: MemoryStore,
 }
 
 async fn home(user: Option<AuthUser>) -> String {
@@ -36,20 +42,70 @@ async fn account(user: AuthUser) -> axum::Json<serde_json::Value> {
     }))
 }
 
+/// A handler that takes its time (400 ms) before answering like `/account`.
+async fn slow(user: AuthUser) -> axum::Json<serde_json::Value> {
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    account(user).await
+}
+
 async fn admin(user: AuthUser) -> Result<&'static str, AuthRejection> {
     user.require_permission("users:manage")?;
     Ok("admin area")
 }
 
+/// The app's own session key (not AuthKit's), to check that AuthKit leaves it alone.
+pub const CART_KEY: &str = "app.cart";
+
+async fn cart(session: Session) -> String {
+    session
+        .get::<String>(CART_KEY)
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn put_cart(session: Session, body: String) -> &'static str {
+    session.insert(CART_KEY, body).await.unwrap();
+    "saved"
+}
+
 /// The app's routes wrapped in the auth and session layers.
 pub fn router(authkit: &AuthKit) -> Router {
+    router_with_store(authkit, MemoryStore::default())
+}
+
+/// [`router`] over a given session store (e.g. one shared by two "machines").
+pub fn router_with_store(authkit: &AuthKit, store: MemoryStore) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/account", get(account))
         .route("/admin", get(admin))
+        .route("/cart", get(cart).post(put_cart))
+        .route("/slow", get(slow))
         .merge(authkit.router())
         .layer(AuthLayer::new(authkit.clone()))
-        .layer(authkit.session_layer(MemoryStore::default()))
+        .layer(authkit.session_layer(store))
+}
+
+/// The AuthKit session stored under the session id of a `Cookie`/`Set-Cookie` value.
+pub async fn stored_session(store: &MemoryStore, session_id: &str) -> Option<AuthSession> {
+    let id = Id::from_str(session_id).ok()?;
+    let record = store.load(&id).await.unwrap()?;
+    let value = record.data.get(AUTH_SESSION_KEY)?.clone();
+    Some(serde_json::from_value(value).unwrap())
+}
+
+/// The keys of the session record under `session_id`.
+pub async fn stored_keys(store: &MemoryStore, session_id: &str) -> Vec<String> {
+    let id = Id::from_str(session_id).unwrap();
+    let mut keys: Vec<String> = store
+        .load(&id)
+        .await
+        .unwrap()
+        .map(|r| r.data.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
 }
 
 impl TestApp {
@@ -61,20 +117,38 @@ impl TestApp {
         emulator: authkit_axum::emulator::EmulatorBuilder,
         configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
     ) -> TestApp {
+        Self::start_with_client(emulator, |e| e.client(), configure).await
+    }
+
+    /// Like [`TestApp::start_with`], with the AuthKit's client built by `client`.
+    pub async fn start_with_client(
+        emulator: authkit_axum::emulator::EmulatorBuilder,
+        client: impl FnOnce(&Emulator) -> Client,
+        configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
+    ) -> TestApp {
         let emulator = emulator.start().await.unwrap();
-        let authkit = configure(AuthKit::builder(emulator.client(), CALLBACK))
+        let authkit = configure(AuthKit::builder(client(&emulator), CALLBACK))
             .build()
             .unwrap();
+        let store = MemoryStore::default();
         let server = TestServer::builder()
             .save_cookies()
             .mock_transport()
-            .build(router(&authkit))
+            .build(router_with_store(&authkit, store.clone()))
             .unwrap();
         TestApp {
             emulator,
             authkit,
             server,
+            store,
         }
+    }
+
+    /// Signs in as `email` and returns the value of the app's session cookie.
+    pub async fn sign_in_cookie(&self, email: &str) -> String {
+        let done = self.sign_in(email).await;
+        done.assert_status(axum::http::StatusCode::SEE_OTHER);
+        done.cookie(SESSION_COOKIE).value().to_owned()
     }
 
     /// A verified user with a password.
@@ -127,7 +201,7 @@ pub fn location(response: &TestResponse) -> String {
 
 /// The app's routes plus `extra`, wrapped in the auth layer and a session layer over `store`
 /// (so a test can read or tamper with the stored sessions).
-pub fn router_with_store<Store>(authkit: &AuthKit, store: Store, extra: Router) -> Router
+pub fn router_with_extra<Store>(authkit: &AuthKit, store: Store, extra: Router) -> Router
 where
     Store: authkit_axum::tower_sessions::SessionStore + Clone,
 {
@@ -157,12 +231,13 @@ impl TestApp {
         let server = TestServer::builder()
             .save_cookies()
             .mock_transport()
-            .build(router_with_store(&authkit, store.clone(), extra))
+            .build(router_with_extra(&authkit, store.clone(), extra))
             .unwrap();
         let app = TestApp {
             emulator,
             authkit,
             server,
+            store: store.clone(),
         };
         (app, store)
     }

@@ -1,5 +1,6 @@
 //! `POST /user_management/authenticate`: every grant, the step-ups between them (email
-//! verification, then MFA, then organization choice), sessions and single-use refresh tokens.
+//! verification, then MFA — a challenge, or an enrollment when MFA is required and the user has
+//! no factor — then organization choice), sessions and single-use refresh tokens.
 //!
 //! What it enforces, as WorkOS does:
 //! - `client_id` must be the emulator's, and `client_secret` (when sent) its API key. A public
@@ -340,6 +341,18 @@ fn continue_sign_in(
             .filter(|f| f.user_id == user.id)
             .map(|f| json!({ "id": f.id, "type": "totp" }))
             .collect();
+        if factors.is_empty() && state.config.require_mfa {
+            let token = new_pending(store, now, &sign_in, PendingKind::Mfa, None);
+            return Err(ApiError::code(
+                StatusCode::FORBIDDEN,
+                "mfa_enrollment",
+                "The user must enroll in MFA to finish authenticating.",
+            )
+            .with(json!({
+                "pending_authentication_token": token,
+                "user": user.to_json(),
+            })));
+        }
         if !factors.is_empty() {
             let token = new_pending(store, now, &sign_in, PendingKind::Mfa, None);
             return Err(ApiError::code(
@@ -864,13 +877,14 @@ fn code_grant(
         .get(&record.user_id)
         .map(|u| u.email.clone())
         .ok_or_else(|| invalid_grant("The user no longer exists."))?;
-    let mut sign_in = SignIn::new(
-        &record.user_id,
-        &record.authentication_method,
-        body,
-        // The hosted page has already verified the email and passed MFA.
-        Stage::MfaPassed,
-    );
+    // The hosted page has already verified the email and passed MFA; other sign-ins (e.g.
+    // OAuth) get their step-ups from this exchange.
+    let stage = if record.step_ups {
+        Stage::Start
+    } else {
+        Stage::MfaPassed
+    };
+    let mut sign_in = SignIn::new(&record.user_id, &record.authentication_method, body, stage);
     sign_in.organization_id = record.organization_id.clone();
     sign_in.public_client = public_client;
     if let Some(token) = body
@@ -945,7 +959,45 @@ impl Emulator {
             invitation_token: None,
             expires_at: now + Duration::minutes(10),
             used: false,
+            step_ups: false,
         });
         code
+    }
+
+    /// Like [`approve_sign_in`](Emulator::approve_sign_in), but leaves the step-ups to the code
+    /// exchange, as WorkOS does after e.g. an OAuth sign-in: exchanging the code answers
+    /// `email_verification_required` for an unverified email (the code goes to the outbox),
+    /// then `mfa_challenge` for a user with a TOTP factor, then
+    /// `organization_selection_required` for a member of several organizations when the
+    /// authorization URL named none. Returns the callback URL (with `code` and `state`).
+    /// A test helper.
+    #[doc(hidden)]
+    pub fn approve_sign_in_pending(
+        &self,
+        authorize_url: &str,
+        email: &str,
+    ) -> Result<url::Url, String> {
+        let callback = self.approve_sign_in(authorize_url, email)?;
+        let code = callback
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .ok_or("the callback URL has no code")?;
+        let requested_org = url::Url::parse(authorize_url).ok().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "organization_id")
+                .map(|(_, v)| v.into_owned())
+        });
+        let mut store = self.state.store();
+        let record = store
+            .auth
+            .codes
+            .get_mut(&code)
+            .ok_or("the code just issued is missing")?;
+        record.step_ups = true;
+        record.authentication_method = "GoogleOAuth".into();
+        // Only an organization the authorization URL asked for counts as chosen.
+        record.organization_id = requested_org;
+        Ok(callback)
     }
 }

@@ -660,6 +660,7 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
         invitation_token: req.invitation_token.clone(),
         expires_at: now + FLOW_TTL,
         used: false,
+        step_ups: false,
     };
     let location = req.redirect_with(&[("code", &code.code)]);
     store.auth.codes.insert(code);
@@ -947,6 +948,7 @@ impl Emulator {
             invitation_token: param("invitation_token"),
             expires_at: now + FLOW_TTL,
             used: false,
+            step_ups: false,
         };
         {
             let mut pairs = callback.query_pairs_mut();

@@ -72,6 +72,10 @@ pub(crate) struct AuthCodeRec {
     pub invitation_token: Option<String>,
     pub expires_at: OffsetDateTime,
     pub used: bool,
+    /// The exchange itself asks for the step-ups still needed (email verification, MFA,
+    /// organization choice), as WorkOS does after e.g. an OAuth sign-in; codes from the hosted
+    /// page, which ran those steps itself, do not.
+    pub step_ups: bool,
 }
 
 /// A refresh token (single use).

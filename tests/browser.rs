@@ -129,7 +129,28 @@ async fn run_steps(b: &Browser, emulator: &Emulator, app: &str) -> Step {
     b.wait_text("#email", "uma@example.com").await?;
     sign_out(b, app).await?;
 
-    // 5. Signed out for real: /account sends the browser to sign in again.
+    // 5. The JSON endpoint: a plain `curl` and an API client get 401 JSON, never a redirect.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    // `curl` sends `Accept: */*`.
+    for accept in ["*/*", "application/json"] {
+        let resp = http
+            .get(format!("{app}/api/me"))
+            .header("accept", accept)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.map_err(|e| e.to_string())?;
+        if status != 401 || body["error"] != "unauthorized" {
+            return Err(format!("/api/me with Accept {accept}: {status} {body}"));
+        }
+    }
+
+    // 6. Signed out for real: /account sends the browser to sign in again.
     b.open(&format!("{app}/account")).await?;
     b.wait_url_prefix(emulator.base_url()).await?;
     b.find("#password").await?;
@@ -188,7 +209,11 @@ fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("{msg}");
             }
-            eprintln!("SKIPPED signs_in_with_a_real_browser: {msg}");
+            // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED signs_in_with_a_real_browser: {msg}"
+            );
             None
         }
     }

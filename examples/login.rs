@@ -8,7 +8,10 @@
 //! Then open <http://localhost:3000>. Without `WORKOS_API_KEY` and `WORKOS_CLIENT_ID` the app
 //! starts the embedded WorkOS emulator (port 4100, or `EMULATOR_PORT`) with demo users, printed
 //! at startup. With them (and `WORKOS_REDIRECT_URI`, optionally `WORKOS_BASE_URL`) it signs in
-//! against that WorkOS instead. `PORT` changes the app's port, `RUST_LOG` the log level.
+//! against that WorkOS instead: in its dashboard, register `WORKOS_REDIRECT_URI` (e.g.
+//! `http://localhost:3000/auth/callback`) as a redirect URI, `http://localhost:3000/auth/login`
+//! as the sign-in endpoint and `http://localhost:3000/` as the sign-out redirect. `PORT`
+//! changes the app's port, `RUST_LOG` the log level.
 
 use std::error::Error;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -310,7 +313,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .map_err(|e| {
             format!("cannot listen on port {port} ({e}); choose another with PORT=<port>")
         })?;
-    tracing::info!("open {app_url}");
+    // Open the app on the callback's host: the session cookie belongs to that host.
+    let open = authkit.redirect_uri().origin().ascii_serialization();
+    tracing::info!("open {open}");
     axum::serve(listener, app(authkit))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

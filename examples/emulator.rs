@@ -11,27 +11,49 @@
 
 use std::error::Error;
 
-use authkit_axum::Client;
-use authkit_axum::emulator::Emulator;
-use authkit_axum::user_management::CreateUser;
+use authkit_axum::emulator::{Emulator, SeedUser};
+use authkit_axum::user_management::{ListOrganizationMemberships, ListUsers};
 use tracing_subscriber::EnvFilter;
 
 /// The port used when `PORT` is not set.
 const DEFAULT_PORT: u16 = 4100;
+/// Every demo user's password.
+const PASSWORD: &str = "password123!";
+/// The TOTP user's authenticator secret (base32); public on purpose, it is a demo.
+const TOTP_SECRET: &str = "DEMO2FA3SECRET4AUTHKIT5AXUMTOTP7";
 
-/// A demo account, listed in the banner.
-struct DemoUser {
-    email: &'static str,
-    password: &'static str,
-    /// What signing in as this user shows.
-    about: &'static str,
-}
-
-/// What was seeded.
-struct Demo {
-    users: Vec<DemoUser>,
-    /// (name, id)
-    organizations: Vec<(&'static str, String)>,
+/// The demo accounts, with what signing in as each shows.
+fn demo_users() -> Vec<(SeedUser, &'static str)> {
+    vec![
+        (
+            SeedUser::new("alice@example.com")
+                .password(PASSWORD)
+                .name("Alice", "Example"),
+            "verified email, password sign-in, no MFA, no organization",
+        ),
+        (
+            SeedUser::new("tom@example.com")
+                .password(PASSWORD)
+                .name("Tom", "Totp")
+                .totp_secret(TOTP_SECRET),
+            "asks for a TOTP code (secret below)",
+        ),
+        (
+            SeedUser::new("grace@example.com")
+                .password(PASSWORD)
+                .name("Grace", "Orgs")
+                .organization("Acme Inc.", "admin")
+                .organization("Globex Corporation", "member"),
+            "admin of Acme Inc., member of Globex Corporation",
+        ),
+        (
+            SeedUser::new("uma@example.com")
+                .password(PASSWORD)
+                .name("Uma", "Unverified")
+                .unverified(),
+            "unverified email: asks for the emailed code (outbox)",
+        ),
+    ]
 }
 
 #[tokio::main]
@@ -47,13 +69,16 @@ async fn main() {
 
 async fn run() -> Result<(), Box<dyn Error>> {
     let port = port_from_env()?;
-    let emulator = Emulator::builder()
-        .port(port)
+    let emulator = demo_users()
+        .into_iter()
+        .fold(Emulator::builder().port(port), |builder, (user, _)| {
+            builder.seed_user(user)
+        })
         .start()
         .await
         .map_err(|e| format!("{e}; with this example, choose the port with PORT=<port>"))?;
-    let demo = seed(&emulator, &emulator.client()).await?;
-    print_banner(&emulator, &demo);
+    let organizations = organizations(&emulator).await?;
+    print_banner(&emulator, &organizations);
 
     tokio::signal::ctrl_c().await?;
     println!("\nStopping the WorkOS emulator.");
@@ -71,40 +96,25 @@ fn port_from_env() -> Result<u16, String> {
     }
 }
 
-/// Creates the demo data: users through the real client, as an app would, and organizations
-/// through the emulator (the User Management API cannot create them).
-async fn seed(emulator: &Emulator, client: &Client) -> Result<Demo, authkit_axum::Error> {
-    let um = client.user_management();
-    let mut demo = Demo {
-        users: Vec::new(),
-        organizations: Vec::new(),
-    };
-
-    for name in ["Acme Inc.", "Globex Corporation"] {
-        demo.organizations
-            .push((name, emulator.create_organization(name)));
+/// The seeded organizations as (name, id), read back through the client as an app would.
+async fn organizations(emulator: &Emulator) -> Result<Vec<(String, String)>, authkit_axum::Error> {
+    let um = emulator.client().user_management();
+    let mut list = ListUsers::new();
+    list.email = Some("grace@example.com".into());
+    let mut organizations = Vec::new();
+    for user in um.list_users(&list).await?.data {
+        let memberships = um
+            .list_organization_memberships(&ListOrganizationMemberships::for_user(&user.id))
+            .await?;
+        for m in memberships.data {
+            organizations.push((m.organization_name.unwrap_or_default(), m.organization_id));
+        }
     }
-
-    // A plain account: verified email, password, no MFA, no organization.
-    let alice = DemoUser {
-        email: "alice@example.com",
-        password: "password123!",
-        about: "verified email, password sign-in, no MFA, no organization",
-    };
-    um.create_user(
-        CreateUser::new(alice.email)
-            .password(alice.password)
-            .email_verified(true)
-            .first_name("Alice")
-            .last_name("Example"),
-    )
-    .await?;
-    demo.users.push(alice);
-
-    Ok(demo)
+    organizations.sort();
+    Ok(organizations)
 }
 
-fn print_banner(emulator: &Emulator, demo: &Demo) {
+fn print_banner(emulator: &Emulator, organizations: &[(String, String)]) {
     let base = emulator.base_url();
     let rule = "=".repeat(72);
     println!("{rule}");
@@ -119,13 +129,14 @@ fn print_banner(emulator: &Emulator, demo: &Demo) {
     println!("    export WORKOS_API_KEY={}", emulator.api_key());
     println!("    export WORKOS_CLIENT_ID={}", emulator.client_id());
     println!();
-    println!("  Demo users (email / password):");
-    for user in &demo.users {
-        println!("    {} / {}  ({})", user.email, user.password, user.about);
+    println!("  Demo users, all with the password {PASSWORD}:");
+    for (user, about) in demo_users() {
+        println!("    {:<20} {about}", user.email);
     }
+    println!("  tom@example.com's TOTP secret: {TOTP_SECRET}");
     println!();
     println!("  Organizations:");
-    for (name, id) in &demo.organizations {
+    for (name, id) in organizations {
         println!("    {name}  ({id})");
     }
     println!();

@@ -1,0 +1,356 @@
+//! A complete sign-in app: a public home page, a protected account page with an organization
+//! switcher, and a protected JSON endpoint.
+//!
+//! ```text
+//! cargo run --example login --features emulator
+//! ```
+//!
+//! Then open <http://localhost:3000>. Without `WORKOS_API_KEY` and `WORKOS_CLIENT_ID` the app
+//! starts the embedded WorkOS emulator (port 4100, or `EMULATOR_PORT`) with demo users, printed
+//! at startup. With them (and `WORKOS_REDIRECT_URI`, optionally `WORKOS_BASE_URL`) it signs in
+//! against that WorkOS instead: in its dashboard, register `WORKOS_REDIRECT_URI` (e.g.
+//! `http://localhost:3000/auth/callback`) as a redirect URI, `http://localhost:3000/auth/login`
+//! as the sign-in endpoint and `http://localhost:3000/` as the sign-out redirect. `PORT`
+//! changes the app's port, `RUST_LOG` the log level.
+
+use std::error::Error;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use authkit_axum::emulator::{Emulator, EmulatorError, SeedUser};
+use authkit_axum::tower_sessions::MemoryStore;
+use authkit_axum::user_management::ListOrganizationMemberships;
+use authkit_axum::{AuthKit, AuthLayer, AuthUser};
+use axum::extract::State;
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use tracing_subscriber::EnvFilter;
+
+/// The app's port when `PORT` is not set.
+const DEFAULT_PORT: u16 = 3000;
+/// The emulator's port when `EMULATOR_PORT` is not set.
+const DEFAULT_EMULATOR_PORT: u16 = 4100;
+/// Every demo user's password.
+pub const DEMO_PASSWORD: &str = "password123!";
+/// The demo TOTP user's secret (base32). Public on purpose: it is a demo.
+pub const DEMO_TOTP_SECRET: &str = "DEMO2FA3SECRET4AUTHKIT5AXUMTOTP7";
+
+/// The demo users, with what signing in as each shows.
+pub fn demo_users() -> Vec<(SeedUser, &'static str)> {
+    vec![
+        (
+            SeedUser::new("alice@example.com")
+                .password(DEMO_PASSWORD)
+                .name("Alice", "Example"),
+            "a plain account: email and password",
+        ),
+        (
+            SeedUser::new("tom@example.com")
+                .password(DEMO_PASSWORD)
+                .name("Tom", "Totp")
+                .totp_secret(DEMO_TOTP_SECRET),
+            "two-factor: asks for an authenticator code (secret below)",
+        ),
+        (
+            SeedUser::new("grace@example.com")
+                .password(DEMO_PASSWORD)
+                .name("Grace", "Orgs")
+                .organization("Acme Inc.", "admin")
+                .organization("Globex Corporation", "member"),
+            "admin of Acme Inc., member of Globex Corporation: pick one, switch on /account",
+        ),
+        (
+            SeedUser::new("uma@example.com")
+                .password(DEMO_PASSWORD)
+                .name("Uma", "Unverified")
+                .unverified(),
+            "unverified email: asks for the emailed code (see the outbox)",
+        ),
+    ]
+}
+
+/// Starts the WorkOS emulator on `port` (0: any free port) with the demo users.
+pub async fn demo_emulator(port: u16) -> Result<Emulator, EmulatorError> {
+    demo_users()
+        .into_iter()
+        .fold(Emulator::builder().port(port), |builder, (user, _)| {
+            builder.seed_user(user)
+        })
+        .start()
+        .await
+}
+
+/// The app: pages, the sign-in routes, the auth layer inside the session layer.
+pub fn app(authkit: AuthKit) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/account", get(account))
+        .route("/api/me", get(me))
+        .merge(authkit.router())
+        .with_state(authkit.clone())
+        .layer(AuthLayer::new(authkit.clone()))
+        .layer(authkit.session_layer(MemoryStore::default()))
+}
+
+/// Public: sign-in links, or who is signed in.
+async fn home(State(authkit): State<AuthKit>, user: Option<AuthUser>) -> Html<String> {
+    let body = match user {
+        Some(user) => format!(
+            "<p>Signed in as <strong>{}</strong> ({}).</p>\
+             <p><a class=\"button\" href=\"/account\">Your account</a></p>{}",
+            esc(&user.user.display_name()),
+            esc(&user.user.email),
+            sign_out_form(&authkit),
+        ),
+        None => format!(
+            "<p>You are not signed in.</p>\
+             <p><a class=\"button\" href=\"{}\">Sign in</a> \
+             <a class=\"button secondary\" href=\"{}\">Sign up</a></p>",
+            esc(&authkit.sign_in_path()),
+            esc(&authkit.sign_up_path()),
+        ),
+    };
+    page("Home", &body)
+}
+
+/// Protected: signed-out page loads are redirected to sign in, then back here.
+async fn account(State(authkit): State<AuthKit>, user: AuthUser) -> Html<String> {
+    let memberships = match authkit
+        .client()
+        .user_management()
+        .list_organization_memberships(&ListOrganizationMemberships::for_user(&user.user.id))
+        .await
+    {
+        Ok(page) => page.data,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not list the user's organizations");
+            Vec::new()
+        }
+    };
+    let org_name = |id: &str| {
+        memberships
+            .iter()
+            .find(|m| m.organization_id == id)
+            .and_then(|m| m.organization_name.clone())
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let organization = match user.organization_id.as_deref() {
+        Some(id) => esc(&org_name(id)),
+        None => "<em>none</em>".to_owned(),
+    };
+    let permissions = if user.permissions().is_empty() {
+        "<em>none</em>".to_owned()
+    } else {
+        user.permissions()
+            .iter()
+            .map(|p| format!("<code>{}</code>", esc(p)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let switcher = if memberships.len() > 1 {
+        let options: String = memberships
+            .iter()
+            .map(|m| {
+                let selected =
+                    if Some(m.organization_id.as_str()) == user.organization_id.as_deref() {
+                        " selected"
+                    } else {
+                        ""
+                    };
+                format!(
+                    "<option value=\"{}\"{selected}>{} ({})</option>",
+                    esc(&m.organization_id),
+                    esc(m.organization_name.as_deref().unwrap_or(&m.organization_id)),
+                    esc(&m.role.slug),
+                )
+            })
+            .collect();
+        format!(
+            "<h2>Switch organization</h2>\
+             <form method=\"post\" action=\"{}\" class=\"row\">\
+             <select name=\"organization_id\" aria-label=\"Organization\">{options}</select>\
+             <input type=\"hidden\" name=\"return_to\" value=\"/account\">\
+             <button type=\"submit\">Switch</button></form>",
+            esc(&authkit.switch_organization_path()),
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<dl>\
+         <dt>Name</dt><dd id=\"name\">{}</dd>\
+         <dt>Email</dt><dd id=\"email\">{}</dd>\
+         <dt>Organization</dt><dd id=\"organization\">{organization}</dd>\
+         <dt>Role</dt><dd id=\"role\">{}</dd>\
+         <dt>Permissions</dt><dd id=\"permissions\">{permissions}</dd>\
+         <dt>Access token</dt><dd>{} (refreshed automatically)</dd>\
+         </dl>{switcher}\
+         <p><a href=\"/api/me\">This session as JSON</a> · <a href=\"/\">Home</a></p>{}",
+        esc(&user.user.display_name()),
+        esc(&user.user.email),
+        user.role()
+            .map(esc)
+            .unwrap_or_else(|| "<em>none</em>".into()),
+        esc(&expires_in(user.expires_at)),
+        sign_out_form(&authkit),
+    );
+    page("Your account", &body)
+}
+
+/// Protected JSON: `401` JSON when signed out (`curl`, `fetch`, `Accept: application/json`).
+async fn me(user: AuthUser) -> Json<Value> {
+    Json(json!({
+        "user": user.user,
+        "organization_id": user.organization_id,
+        "role": user.role(),
+        "permissions": user.permissions(),
+        "expires_at": user.expires_at,
+        "claims": user.claims,
+    }))
+}
+
+fn sign_out_form(authkit: &AuthKit) -> String {
+    format!(
+        "<form method=\"post\" action=\"{}\"><button type=\"submit\" class=\"secondary\">Sign out</button></form>",
+        esc(&authkit.sign_out_path())
+    )
+}
+
+/// "in 4 min 59 s (14:05:09 UTC)".
+fn expires_in(expires_at: i64) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let left = expires_at - now;
+    let day = expires_at.rem_euclid(86_400);
+    let clock = format!("{:02}:{:02}:{:02} UTC", day / 3600, day / 60 % 60, day % 60);
+    if left <= 0 {
+        format!("expired ({clock})")
+    } else if left < 60 {
+        format!("expires in {left} s ({clock})")
+    } else {
+        format!("expires in {} min {} s ({clock})", left / 60, left % 60)
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>{title} · authkit-axum example</title><style>\
+body{{font:16px/1.5 system-ui,sans-serif;background:#f5f6f8;color:#1d2330;margin:0}}\
+main{{max-width:40rem;margin:3rem auto;background:#fff;border:1px solid #dfe2e8;border-radius:10px;padding:2rem 2.5rem}}\
+h1{{margin-top:0;font-size:1.6rem}}h2{{font-size:1.1rem;margin-top:2rem}}\
+dl{{display:grid;grid-template-columns:9rem 1fr;gap:.4rem 1rem}}dt{{color:#5b6475}}dd{{margin:0}}\
+code{{background:#eef0f4;border-radius:4px;padding:.1rem .35rem;font-size:.9em}}\
+a.button,button{{display:inline-block;font:inherit;padding:.45rem 1.1rem;border-radius:6px;border:1px solid #3451d1;\
+background:#3451d1;color:#fff;text-decoration:none;cursor:pointer}}\
+a.button.secondary,button.secondary{{background:#fff;color:#3451d1}}\
+form{{margin:1rem 0}}form.row{{display:flex;gap:.6rem}}select{{font:inherit;padding:.4rem;flex:1}}\
+</style></head><body><main><h1>{title}</h1>{body}</main></body></html>",
+        title = esc(title),
+    ))
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    if let Err(err) = run().await {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
+    let port = port_from_env("PORT", DEFAULT_PORT)?;
+    let app_url = format!("http://localhost:{port}");
+    let uses_workos = std::env::var_os("WORKOS_API_KEY").is_some()
+        || std::env::var_os("WORKOS_CLIENT_ID").is_some();
+
+    // Keep the emulator alive as long as the app.
+    let (authkit, _emulator) = if uses_workos {
+        let authkit = AuthKit::from_env()?.after_sign_in("/account").build()?;
+        tracing::info!(
+            base_url = %authkit.client().base_url(),
+            redirect_uri = %authkit.redirect_uri(),
+            "signing in with WorkOS (WORKOS_API_KEY is set)"
+        );
+        (authkit, None)
+    } else {
+        let emulator_port = port_from_env("EMULATOR_PORT", DEFAULT_EMULATOR_PORT)?;
+        let emulator = demo_emulator(emulator_port)
+            .await
+            .map_err(|e| format!("{e}; choose another port with EMULATOR_PORT=<port>"))?;
+        let authkit = AuthKit::builder(emulator.client(), format!("{app_url}/auth/callback"))
+            .after_sign_in("/account")
+            .build()?;
+        print_demo(&emulator, &app_url);
+        (authkit, Some(emulator))
+    };
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| {
+            format!("cannot listen on port {port} ({e}); choose another with PORT=<port>")
+        })?;
+    // Open the app on the callback's host: the session cookie belongs to that host.
+    let open = authkit.redirect_uri().origin().ascii_serialization();
+    tracing::info!("open {open}");
+    axum::serve(listener, app(authkit))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn port_from_env(name: &str, default: u16) -> Result<u16, String> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(value) => value.trim().parse().map_err(|_| {
+            format!("{name}={value:?} is not a port number: use e.g. {name}={default}")
+        }),
+    }
+}
+
+fn print_demo(emulator: &Emulator, app_url: &str) {
+    let base = emulator.base_url();
+    let rule = "=".repeat(76);
+    println!("{rule}");
+    println!("  Demo mode: signing in with the embedded WorkOS emulator at {base}");
+    println!("  (WORKOS_API_KEY and WORKOS_CLIENT_ID are not set). Development only.");
+    println!();
+    println!("  Demo users, all with the password {DEMO_PASSWORD}");
+    for (user, about) in demo_users() {
+        println!("    {:<20} {about}", user.email);
+    }
+    println!();
+    println!("  tom@example.com's authenticator secret: {DEMO_TOTP_SECRET}");
+    println!(
+        "    otpauth://totp/authkit-axum%20demo:tom%40example.com?secret={DEMO_TOTP_SECRET}&issuer=authkit-axum%20demo&algorithm=SHA1&digits=6&period=30"
+    );
+    println!("  uma@example.com's verification code is in the outbox: {base}/__emulator/outbox");
+    println!();
+    println!("  Open {app_url} and sign in.");
+    println!("{rule}");
+}

@@ -58,7 +58,7 @@ async fn session_email(session: Session) -> String {
 }
 
 async fn user_email(user: AuthUser) -> String {
-    user.user.email
+    user.user.email.clone()
 }
 
 struct Setup {

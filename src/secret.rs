@@ -20,12 +20,12 @@ use subtle::ConstantTimeEq;
 /// assert!(key.ct_eq(&SecretString::from("sk_test_123")));
 /// ```
 #[derive(Clone, Default)]
-pub struct SecretString(Box<str>);
+pub struct SecretString(std::sync::Arc<str>);
 
 impl SecretString {
     /// Wraps a secret.
     pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into().into_boxed_str())
+        Self(std::sync::Arc::from(secret.into()))
     }
 
     /// The secret itself. Call this only where the value is sent or compared.

@@ -44,7 +44,7 @@ async fn redis() -> Option<Client> {
 }
 
 async fn account(user: AuthUser) -> String {
-    user.user.email
+    user.user.email.clone()
 }
 
 /// One app instance: its own AuthKit, its own Redis connection, the shared Redis.

@@ -77,6 +77,7 @@ pub(crate) struct Inner {
     pub verifier: TokenVerifier,
     pub refresher: Refresher,
     pub users: super::UserCache,
+    pub sessions: super::session::SessionCache,
 }
 
 impl fmt::Debug for AuthKit {
@@ -347,6 +348,7 @@ impl AuthKitBuilder {
                 verifier,
                 refresher: Refresher::default(),
                 users: super::UserCache::default(),
+                sessions: super::session::SessionCache::default(),
             }),
         })
     }

@@ -5,6 +5,8 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use std::sync::Arc;
+
 use serde_json::json;
 
 use super::claims::AccessTokenClaims;
@@ -53,10 +55,10 @@ pub enum AuthSource {
 #[non_exhaustive]
 pub struct AuthUser {
     /// The user.
-    pub user: User,
+    pub user: Arc<User>,
     /// The verified access-token claims: session id, organization, role(s), permissions,
     /// entitlements, feature flags, impersonator.
-    pub claims: AccessTokenClaims,
+    pub claims: Arc<AccessTokenClaims>,
     /// The organization the session is scoped to.
     pub organization_id: Option<String>,
     /// The impersonator, on impersonated sessions.

@@ -2,7 +2,7 @@
 //! verifies a bearer token, and puts the [`AuthUser`] into the request's extensions.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -163,11 +163,12 @@ pub(crate) fn now() -> i64 {
 }
 
 async fn from_session(authkit: &AuthKit, session: &Session) -> Option<AuthUser> {
-    let current = session::load(session).await?;
+    let loaded = session::load_cached(session, &authkit.inner.sessions).await?;
     let margin = authkit.inner.refresh_margin.as_secs() as i64;
-    if current.expires_at() - margin > now() {
-        return Some(AuthUser::from_session(current));
+    if loaded.session.expires_at() - margin > now() {
+        return Some(loaded.user.clone());
     }
+    let current = loaded.session.clone();
     match refresh::refresh(authkit, &current, session).await {
         Refreshed::Ok(next) => {
             // The refresh saved the new tokens to the store at once (another machine that lost
@@ -222,7 +223,7 @@ async fn reread(session: &Session) -> Option<AuthSession> {
 /// Users of bearer tokens, fetched once per minute at most.
 #[derive(Default)]
 pub(crate) struct UserCache {
-    users: Mutex<HashMap<String, (Instant, User)>>,
+    users: Mutex<HashMap<String, (Instant, Arc<User>)>>,
 }
 
 const USER_TTL: Duration = Duration::from_secs(60);
@@ -254,6 +255,7 @@ async fn from_bearer(authkit: &AuthKit, token: &str) -> Option<AuthUser> {
             .await
         {
             Ok(user) => {
+                let user = Arc::new(user);
                 let mut users = cache.users.lock().unwrap_or_else(|p| p.into_inner());
                 if users.len() >= USER_CAPACITY {
                     users.retain(|_, (at, _)| at.elapsed() < USER_TTL);
@@ -277,20 +279,20 @@ impl AuthUser {
             organization_id: s.organization_id.clone(),
             impersonator: s.impersonator.clone(),
             expires_at: s.claims.exp,
-            user: s.user,
-            claims: s.claims,
+            user: Arc::new(s.user),
+            claims: Arc::new(s.claims),
             access_token: s.access_token,
             source: AuthSource::Session,
         }
     }
 
-    fn from_bearer(user: User, claims: super::AccessTokenClaims, token: &str) -> Self {
+    fn from_bearer(user: Arc<User>, claims: super::AccessTokenClaims, token: &str) -> Self {
         AuthUser {
             organization_id: claims.org_id.clone(),
             impersonator: None,
             expires_at: claims.exp,
             user,
-            claims,
+            claims: Arc::new(claims),
             access_token: token.into(),
             source: AuthSource::Bearer,
         }

@@ -1,10 +1,14 @@
 //! What the integration keeps in the app's tower-sessions session: the signed-in
 //! [`AuthSession`] and the pending sign-ins (state nonce, PKCE verifier, return_to).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::claims::AccessTokenClaims;
+use super::extract::AuthUser;
 use crate::SecretString;
 use crate::user_management::{AuthenticateResponse, AuthenticationMethod, Impersonator, User};
 
@@ -115,16 +119,94 @@ pub(crate) enum StepUpKind {
     OrganizationSelection,
 }
 
+/// The stored form of an [`AuthSession`]: its JSON as one string, so that loading a session
+/// record copies one string rather than a tree of values, and a decoded session can be cached
+/// by its exact text.
+pub(crate) fn encode(auth: &AuthSession) -> Result<String, serde_json::Error> {
+    serde_json::to_string(auth)
+}
+
+fn decode(value: serde_json::Value) -> Result<AuthSession, serde_json::Error> {
+    match value {
+        serde_json::Value::String(text) => serde_json::from_str(&text),
+        // A session stored as a JSON object (by hand, or by an older version).
+        other => serde_json::from_value(other),
+    }
+}
+
 /// Reads the signed-in session. A value that does not parse (tampered, or written by another
 /// version) is removed and treated as signed out.
 pub(crate) async fn load(session: &Session) -> Option<AuthSession> {
-    match session.get::<AuthSession>(AUTH_SESSION_KEY).await {
-        Ok(found) => found,
-        Err(err) => {
-            tracing::warn!(error = %err, "unreadable AuthKit session; treating it as signed out");
-            let _ = session.remove_value(AUTH_SESSION_KEY).await;
-            None
-        }
+    let value = match session.get_value(AUTH_SESSION_KEY).await {
+        Ok(value) => value?,
+        Err(err) => return unreadable(session, &err.to_string()).await,
+    };
+    match decode(value) {
+        Ok(auth) => Some(auth),
+        Err(err) => unreadable(session, &err.to_string()).await,
+    }
+}
+
+async fn unreadable<T>(session: &Session, err: &str) -> Option<T> {
+    tracing::warn!(error = %err, "unreadable AuthKit session; treating it as signed out");
+    let _ = session.remove_value(AUTH_SESSION_KEY).await;
+    None
+}
+
+/// A decoded session and the [`AuthUser`] made from it.
+pub(crate) struct Loaded {
+    pub session: AuthSession,
+    pub user: AuthUser,
+}
+
+/// Decoded sessions by their stored text, so the per-request cost of a signed-in request is
+/// a lookup rather than a JSON parse. Content-addressed: a refreshed, replaced or tampered
+/// session has other text and is decoded afresh.
+#[derive(Default)]
+pub(crate) struct SessionCache {
+    entries: Mutex<HashMap<Arc<str>, Arc<Loaded>>>,
+}
+
+/// How many decoded sessions are kept (the cache is emptied when full).
+const CACHE_CAPACITY: usize = 10_000;
+
+/// Like [`load`], through the cache.
+pub(crate) async fn load_cached(session: &Session, cache: &SessionCache) -> Option<Arc<Loaded>> {
+    let value = match session.get_value(AUTH_SESSION_KEY).await {
+        Ok(value) => value?,
+        Err(err) => return unreadable(session, &err.to_string()).await,
+    };
+    let serde_json::Value::String(text) = value else {
+        return match decode(value) {
+            Ok(auth) => Some(Arc::new(Loaded {
+                user: AuthUser::from_session(auth.clone()),
+                session: auth,
+            })),
+            Err(err) => unreadable(session, &err.to_string()).await,
+        };
+    };
+    if let Some(hit) = cache.lock().get(text.as_str()) {
+        return Some(hit.clone());
+    }
+    let auth: AuthSession = match serde_json::from_str(&text) {
+        Ok(auth) => auth,
+        Err(err) => return unreadable(session, &err.to_string()).await,
+    };
+    let loaded = Arc::new(Loaded {
+        user: AuthUser::from_session(auth.clone()),
+        session: auth,
+    });
+    let mut entries = cache.lock();
+    if entries.len() >= CACHE_CAPACITY {
+        entries.clear();
+    }
+    entries.insert(Arc::from(text), loaded.clone());
+    Some(loaded)
+}
+
+impl SessionCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Loaded>>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -133,7 +215,8 @@ pub(crate) async fn store(
     session: &Session,
     auth: &AuthSession,
 ) -> Result<(), tower_sessions::session::Error> {
-    session.insert(AUTH_SESSION_KEY, auth).await
+    let text = encode(auth).map_err(tower_sessions::session::Error::SerdeJson)?;
+    session.insert(AUTH_SESSION_KEY, text).await
 }
 
 /// Removes every key of ours (and none of the app's).

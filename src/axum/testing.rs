@@ -19,7 +19,7 @@
 //! use tower::ServiceExt;
 //!
 //! async fn account(user: AuthUser) -> String {
-//!     user.user.email
+//!     user.user.email.clone()
 //! }
 //!
 //! let emulator = Emulator::start().await?;
@@ -93,8 +93,9 @@ pub async fn signed_in_session(
     store: &impl SessionStore,
     session: &AuthSession,
 ) -> Result<String, session_store::Error> {
-    let value =
-        serde_json::to_value(session).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let value = serde_json::Value::String(
+        super::session::encode(session).map_err(|e| session_store::Error::Encode(e.to_string()))?,
+    );
     let mut record = Record {
         id: Id::default(),
         data: [(AUTH_SESSION_KEY.to_owned(), value)].into_iter().collect(),

@@ -91,8 +91,9 @@ pub fn router_with_store(authkit: &AuthKit, store: MemoryStore) -> Router {
 pub async fn stored_session(store: &MemoryStore, session_id: &str) -> Option<AuthSession> {
     let id = Id::from_str(session_id).ok()?;
     let record = store.load(&id).await.unwrap()?;
-    let value = record.data.get(AUTH_SESSION_KEY)?.clone();
-    Some(serde_json::from_value(value).unwrap())
+    // Stored as its JSON text.
+    let text = record.data.get(AUTH_SESSION_KEY)?.as_str()?.to_owned();
+    Some(serde_json::from_str(&text).unwrap())
 }
 
 /// The keys of the session record under `session_id`.

@@ -12,7 +12,6 @@
 use std::error::Error;
 
 use authkit_axum::emulator::{Emulator, SeedUser};
-use authkit_axum::tower_sessions::MemoryStore;
 use authkit_axum::user_management::AuthenticateWithPassword;
 use authkit_axum::{AuthKit, AuthLayer, AuthSource, AuthUser, Unauthenticated};
 use axum::routing::get;
@@ -29,11 +28,8 @@ const DEMO_PASSWORD: &str = "password123!";
 pub fn app(authkit: AuthKit) -> Router {
     Router::new()
         .route("/api/me", get(me))
-        .layer(AuthLayer::new(authkit.clone()))
-        // The AuthLayer reads bearer tokens first; the session layer is what lets it answer a
-        // request without a token with 401 (rather than a misconfiguration error). No cookie
-        // is set: nothing is ever stored in these sessions.
-        .layer(authkit.session_layer(MemoryStore::default()))
+        // Bearer tokens only: no sessions, no cookies.
+        .layer(AuthLayer::bearer_only(authkit))
 }
 
 async fn me(user: AuthUser) -> Json<Value> {

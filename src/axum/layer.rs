@@ -60,12 +60,38 @@ use crate::user_management::User;
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     authkit: AuthKit,
+    bearer_only: bool,
 }
 
 impl AuthLayer {
-    /// A layer for this AuthKit configuration.
+    /// A layer for this AuthKit configuration: bearer tokens, then the session.
     pub fn new(authkit: AuthKit) -> Self {
-        AuthLayer { authkit }
+        AuthLayer {
+            authkit,
+            bearer_only: false,
+        }
+    }
+
+    /// A layer for APIs that only accept `Authorization: Bearer` access tokens (SPAs, mobile
+    /// apps, other services): no session layer is needed, and requests without a valid token
+    /// are anonymous.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use authkit_axum::{AuthKit, AuthLayer, AuthUser};
+    ///
+    /// # fn api(authkit: AuthKit) -> Router {
+    /// async fn me(user: AuthUser) -> String {
+    ///     user.user.id.clone()
+    /// }
+    /// Router::new().route("/api/me", get(me)).layer(AuthLayer::bearer_only(authkit))
+    /// # }
+    /// ```
+    pub fn bearer_only(authkit: AuthKit) -> Self {
+        AuthLayer {
+            authkit,
+            bearer_only: true,
+        }
     }
 }
 
@@ -76,6 +102,7 @@ impl<S> Layer<S> for AuthLayer {
         AuthService {
             inner,
             authkit: self.authkit.clone(),
+            bearer_only: self.bearer_only,
         }
     }
 }
@@ -85,6 +112,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     authkit: AuthKit,
+    bearer_only: bool,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S>
@@ -104,17 +132,22 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let authkit = self.authkit.clone();
+        let bearer_only = self.bearer_only;
         // The clone that was polled ready handles this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let session = request.extensions().get::<Session>().cloned();
             let token = bearer(&request).map(str::to_owned);
-            let user = authenticate(&authkit, token.as_deref(), session.as_ref()).await;
+            let user = match (bearer_only, token.as_deref()) {
+                (true, None) => None,
+                (true, Some(token)) => from_bearer(&authkit, token).await,
+                (false, token) => authenticate(&authkit, token, session.as_ref()).await,
+            };
             let signed_in = user.is_some();
             request.extensions_mut().insert(AuthContext {
                 authkit,
-                session_layer: session.is_some(),
+                session_layer: session.is_some() || bearer_only,
             });
             if let Some(user) = user {
                 request.extensions_mut().insert(user);

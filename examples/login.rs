@@ -253,7 +253,7 @@ fn esc(text: &str) -> String {
 
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>{title} · authkit-axum example</title><style>\
 body{{font:16px/1.5 system-ui,sans-serif;background:#f5f6f8;color:#1d2330;margin:0}}\

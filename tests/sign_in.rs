@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 mod support;
-use support::app::{TestApp, location};
+use support::app::{PASSWORD, TestApp, hosted_page_sign_in, location};
 
 #[tokio::test]
 async fn signs_in_and_reaches_the_protected_page() {
@@ -162,5 +162,35 @@ async fn sign_out_ends_the_workos_session() {
     let ended = http.get(logout_url.as_str()).send().await.unwrap();
     assert_eq!(ended.status(), reqwest::StatusCode::FOUND);
     assert_eq!(ended.headers()["location"], "http://localhost:3000/");
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn signs_in_through_the_hosted_page_with_form_posts() {
+    let app = TestApp::start().await;
+    app.user("grace@example.com").await;
+
+    let authorize = app
+        .start_sign_in("?return_to=%2Faccount&login_hint=grace%40example.com")
+        .await;
+    let callback =
+        hosted_page_sign_in(&app.emulator, &authorize, "grace@example.com", PASSWORD).await;
+    assert_eq!(
+        callback.as_str().split('?').next(),
+        Some(support::app::CALLBACK)
+    );
+    let done = app.callback(&callback).await;
+    done.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&done), "/account");
+    let account: Value = app.server.get("/account").await.json();
+    assert_eq!(account["email"], "grace@example.com");
+
+    // A second use of the same callback (a replay) is refused and changes nothing.
+    let replay = app.callback(&callback).await;
+    replay.assert_status(StatusCode::BAD_REQUEST);
+    app.server
+        .get("/")
+        .await
+        .assert_text("hello grace@example.com");
     support::assert_contract(&app.emulator);
 }

@@ -36,7 +36,7 @@ frame-ancestors 'none'; base-uri 'none'";
 /// A page with a title and body HTML (already escaped).
 pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{title}</title>\
 <style>{STYLE}</style></head><body><main><h1>{title}</h1>{body}</main></body></html>",
         title = esc(title),

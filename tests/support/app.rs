@@ -243,3 +243,60 @@ impl TestApp {
         (app, store)
     }
 }
+
+/// Signs in on the emulator's hosted page the way a browser would, with plain form posts:
+/// GET the authorization URL, post the sign-in form with its hidden fields, and return the
+/// redirect back to the app (the callback URL with `code` and `state`).
+pub async fn hosted_page_sign_in(
+    emulator: &Emulator,
+    authorize_url: &str,
+    email: &str,
+    password: &str,
+) -> url::Url {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(authorize_url).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let action = attribute(&html, "<form method=\"post\" action=\"");
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find("<input type=\"hidden\" name=\"") {
+        rest = &rest[start..];
+        let name = attribute(rest, "name=\"");
+        let value = attribute(rest, "value=\"");
+        form.append_pair(&name, &value);
+        rest = &rest[1..];
+    }
+    form.append_pair("email", email);
+    form.append_pair("password", password);
+    let base = url::Url::parse(emulator.base_url()).unwrap();
+    let done = http
+        .post(base.join(&action).unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.finish())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        done.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        done.text().await.unwrap()
+    );
+    url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+/// The (HTML-unescaped) attribute value that follows `marker` in `html`.
+fn attribute(html: &str, marker: &str) -> String {
+    let start = html.find(marker).expect(marker) + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}

@@ -67,7 +67,7 @@ a{color:#4f46e5}";
 /// A whole page: `<title>{title} — WorkOS emulator</title>` and the development banner.
 pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
 <meta name=\"robots\" content=\"noindex\">\
 <title>{title} — WorkOS emulator</title><style>{STYLE}</style></head>\

@@ -61,6 +61,13 @@ async fn signs_in_and_reaches_the_protected_page() {
         account.headers().get("cache-control").unwrap(),
         "private, no-store"
     );
+    let vary: Vec<_> = account
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(vary.iter().any(|v| v.contains("Cookie")), "{vary:?}");
     app.server
         .get("/")
         .await

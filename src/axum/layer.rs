@@ -156,8 +156,7 @@ where
             if signed_in {
                 let headers = response.headers_mut();
                 headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-                headers.append(VARY, HeaderValue::from_static("Cookie"));
-                headers.append(VARY, HeaderValue::from_static("Authorization"));
+                headers.append(VARY, HeaderValue::from_static("Cookie, Authorization"));
             }
             Ok(response)
         })

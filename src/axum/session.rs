@@ -164,7 +164,43 @@ pub(crate) struct Loaded {
 /// session has other text and is decoded afresh.
 #[derive(Default)]
 pub(crate) struct SessionCache {
-    entries: Mutex<HashMap<Arc<str>, Arc<Loaded>>>,
+    entries: Mutex<HashMap<Arc<str>, Arc<Loaded>, BuildWordHasher>>,
+}
+
+/// A fast word-at-a-time hasher for the cache's keys (a session's JSON text, ~2 KB). The keys
+/// come from our own session store, so speed matters more than resistance to crafted
+/// collisions; equal hashes are still compared in full.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct BuildWordHasher;
+
+impl std::hash::BuildHasher for BuildWordHasher {
+    type Hasher = WordHasher;
+
+    fn build_hasher(&self) -> WordHasher {
+        WordHasher(0)
+    }
+}
+
+pub(crate) struct WordHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl std::hash::Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(SEED);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// How many decoded sessions are kept (the cache is emptied when full).
@@ -205,7 +241,7 @@ pub(crate) async fn load_cached(session: &Session, cache: &SessionCache) -> Opti
 }
 
 impl SessionCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Loaded>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Loaded>, BuildWordHasher>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

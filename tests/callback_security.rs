@@ -9,7 +9,9 @@ use authkit_axum::tower_sessions::cookie::Cookie;
 use authkit_axum::tower_sessions::session::Id;
 use authkit_axum::tower_sessions::session_store::SessionStore;
 use authkit_axum::tower_sessions::{MemoryStore, Session};
-use authkit_axum::{AUTH_SESSION_KEY, AuthKitBuilder, CallbackError, SESSION_COOKIE};
+use authkit_axum::{
+    AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthKitBuilder, CallbackError, SESSION_COOKIE,
+};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -210,7 +212,9 @@ async fn a_replayed_callback_is_refused_and_the_session_survives() {
     assert_eq!(home(&app).await, format!("hello {ADA}"));
     let after = record(&app, &store).await.unwrap();
     assert_eq!(after.id, before.id, "the session id must not change");
-    assert_eq!(after.data[AUTH_SESSION_KEY], before.data[AUTH_SESSION_KEY]);
+    for key in [AUTH_SESSION_KEY, AUTH_SESSION_DATA_KEY] {
+        assert_eq!(after.data[key], before.data[key], "{key} must not change");
+    }
     support::assert_contract(&app.emulator);
 }
 
@@ -586,10 +590,53 @@ async fn logout_keeps_the_apps_own_session_keys() {
         "sign-out cycles the session id"
     );
     assert!(!signed_out.data.contains_key(AUTH_SESSION_KEY));
+    assert!(!signed_out.data.contains_key(AUTH_SESSION_DATA_KEY));
     assert!(
         store.load(&signed_in.id).await.unwrap().is_none(),
         "the signed-in record is gone from the store"
     );
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn unreadable_session_data_is_anonymous_and_removed_where_it_is_read() {
+    let (app, store) = start().await;
+    app.server.post("/cart").await.assert_text("added");
+    app.sign_in(ADA).await.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(home(&app).await, format!("hello {ADA}"));
+    let mut stored = record(&app, &store).await.unwrap();
+    assert!(stored.data[AUTH_SESSION_KEY].is_u64(), "a revision");
+    stored.data.insert(
+        AUTH_SESSION_DATA_KEY.to_owned(),
+        json!("{\"user\": \"not a user\"}"),
+    );
+    store.save(&stored).await.unwrap();
+
+    // Another machine (or this one after a restart) reads the session's data afresh.
+    let authkit = authkit_axum::AuthKit::builder(app.emulator.client(), support::app::CALLBACK)
+        .build()
+        .unwrap();
+    let other = axum_test::TestServer::builder()
+        .mock_transport()
+        .build(support::app::router_with_extra(
+            &authkit,
+            store.clone(),
+            app_routes(),
+        ))
+        .unwrap();
+    let cookie = format!("{SESSION_COOKIE}={}", stored.id);
+    let page = other.get("/").add_header("cookie", &cookie).await;
+    page.assert_status_ok();
+    assert_eq!(page.text(), "anonymous");
+    let after = store.load(&stored.id).await.unwrap().unwrap();
+    assert!(!after.data.contains_key(AUTH_SESSION_KEY));
+    assert!(!after.data.contains_key(AUTH_SESSION_DATA_KEY));
+    // The app's own keys stay.
+    other
+        .get("/cart")
+        .add_header("cookie", &cookie)
+        .await
+        .assert_text(r#"["book"]"#);
     support::assert_contract(&app.emulator);
 }
 
@@ -649,6 +696,10 @@ async fn an_unreadable_stored_session_is_anonymous_and_removed() {
     assert!(
         !after.data.contains_key(AUTH_SESSION_KEY),
         "the unreadable value is removed"
+    );
+    assert!(
+        !after.data.contains_key(AUTH_SESSION_DATA_KEY),
+        "and the session it stood for"
     );
     // The app's own keys stay.
     app.server.get("/cart").await.assert_text(r#"["book"]"#);

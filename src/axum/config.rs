@@ -67,7 +67,6 @@ pub(crate) struct Inner {
     pub after_sign_out: Option<String>,
     pub sign_in_with: SignInWith,
     pub unauthenticated: Unauthenticated,
-    pub refresh_margin: Duration,
     pub stale_grace: Duration,
     pub pending_ttl: Duration,
     pub max_pending: usize,
@@ -338,7 +337,6 @@ impl AuthKitBuilder {
                 after_sign_out: self.after_sign_out,
                 sign_in_with: self.sign_in_with,
                 unauthenticated: self.unauthenticated,
-                refresh_margin: self.refresh_margin,
                 stale_grace: self.stale_grace,
                 pending_ttl: Duration::from_secs(600),
                 max_pending: 5,
@@ -348,7 +346,7 @@ impl AuthKitBuilder {
                 verifier,
                 refresher: Refresher::default(),
                 users: super::UserCache::default(),
-                sessions: super::session::SessionCache::default(),
+                sessions: super::session::SessionCache::new(self.refresh_margin),
             }),
         })
     }

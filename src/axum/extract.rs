@@ -14,7 +14,8 @@ use super::config::{AuthKit, Unauthenticated};
 use crate::SecretString;
 use crate::user_management::{Impersonator, User};
 
-/// Put into every request's extensions by [`AuthLayer`](super::AuthLayer).
+/// Put into the extensions of requests without a signed-in user by [`AuthLayer`](super::AuthLayer):
+/// what the extractors need to answer them.
 #[derive(Clone)]
 pub(crate) struct AuthContext {
     pub authkit: AuthKit,

@@ -19,7 +19,8 @@ use super::refresh::{self, Refreshed};
 use super::session::{self, AuthSession};
 use crate::user_management::User;
 
-/// A tower layer that authenticates requests. Put it inside (after) the session layer:
+/// A tower layer that authenticates requests. Put it inside (after) the session layer, or add
+/// both at once with [`AuthKit::layer`](super::AuthKit::layer):
 ///
 /// ```
 /// use axum::{Router, routing::get};
@@ -42,6 +43,11 @@ use crate::user_management::User;
 /// JWKS; verdicts cached until the token expires), then the session. A missing, tampered or
 /// expired-and-unrefreshable session is simply anonymous: handlers decide with the
 /// [`AuthUser`] extractor (required) or `Option<AuthUser>`.
+///
+/// Per request it reads one number from the session, the session's revision (under
+/// [`AUTH_SESSION_KEY`](super::AUTH_SESSION_KEY)), and compares the stored access token's
+/// expiry: tokens are verified when they are stored, and each revision is decoded once per
+/// process.
 ///
 /// Refreshing (shortly before the access token expires, see
 /// [`refresh_margin`](super::AuthKitBuilder::refresh_margin)) is single-flight per session
@@ -137,21 +143,26 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let session = request.extensions().get::<Session>().cloned();
-            let token = bearer(&request).map(str::to_owned);
-            let user = match (bearer_only, token.as_deref()) {
+            // Borrowed from the request until the user is known.
+            let session = request.extensions().get::<Session>();
+            let has_session = session.is_some();
+            let user = match (bearer_only, bearer(&request)) {
                 (true, None) => None,
                 (true, Some(token)) => from_bearer(&authkit, token).await,
-                (false, token) => authenticate(&authkit, token, session.as_ref()).await,
+                (false, token) => authenticate(&authkit, token, session).await,
             };
             let signed_in = user.is_some();
-            request.extensions_mut().insert(AuthContext {
-                authkit,
-                session_layer: session.is_some() || bearer_only,
-            });
-            if let Some(user) = user {
-                request.extensions_mut().insert(user);
-            }
+            match user {
+                Some(user) => request.extensions_mut().insert(user).map(drop),
+                // What the extractors need to answer a request that is not signed in.
+                None => request
+                    .extensions_mut()
+                    .insert(AuthContext {
+                        authkit,
+                        session_layer: has_session || bearer_only,
+                    })
+                    .map(drop),
+            };
             let mut response = inner.call(request).await?;
             if signed_in {
                 let headers = response.headers_mut();
@@ -190,17 +201,29 @@ fn bearer<B>(request: &Request<B>) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The time now, Unix seconds.
 pub(crate) fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The user of the signed-in session: a cached lookup while its access token is fresh; the
+/// refresh (rare) is boxed so the per-request future stays small.
 async fn from_session(authkit: &AuthKit, session: &Session) -> Option<AuthUser> {
     let loaded = session::load_cached(session, &authkit.inner.sessions).await?;
-    let margin = authkit.inner.refresh_margin.as_secs() as i64;
-    if loaded.session.expires_at() - margin > now() {
+    if std::time::SystemTime::now() < loaded.refresh_at {
         return Some(loaded.user.clone());
     }
-    let current = loaded.session.clone();
+    Box::pin(refresh_session(authkit, loaded.session.clone(), session)).await
+}
+
+/// Refreshes a session whose access token expires within the refresh margin.
+async fn refresh_session(
+    authkit: &AuthKit,
+    current: AuthSession,
+    session: &Session,
+) -> Option<AuthUser> {
     match refresh::refresh(authkit, &current, session).await {
         Refreshed::Ok(next) => {
             // The refresh saved the new tokens to the store at once (another machine that lost
@@ -261,47 +284,58 @@ pub(crate) struct UserCache {
 const USER_TTL: Duration = Duration::from_secs(60);
 const USER_CAPACITY: usize = 10_000;
 
+/// The user of a bearer token. A token seen before (and its user) costs two lookups; the
+/// first sight of a token (signature check, maybe a JWKS fetch) and of its user (a WorkOS
+/// call) take the slow path, boxed so the per-request future stays small.
 async fn from_bearer(authkit: &AuthKit, token: &str) -> Option<AuthUser> {
-    let claims = match authkit.inner.verifier.verify_cached(token, now()).await {
-        Ok(claims) => claims,
-        Err(err) => {
-            tracing::debug!(error = %err, "bearer token refused");
-            return None;
-        }
-    };
-    let cache = &authkit.inner.users;
-    let cached = cache
-        .users
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&claims.sub)
-        .filter(|(at, _)| at.elapsed() < USER_TTL)
-        .map(|(_, u)| u.clone());
-    let user = match cached {
-        Some(user) => user,
-        None => match authkit
-            .inner
-            .client
-            .user_management()
-            .get_user(&claims.sub)
-            .await
-        {
-            Ok(user) => {
-                let user = Arc::new(user);
-                let mut users = cache.users.lock().unwrap_or_else(|p| p.into_inner());
-                if users.len() >= USER_CAPACITY {
-                    users.retain(|_, (at, _)| at.elapsed() < USER_TTL);
-                }
-                users.insert(claims.sub.clone(), (Instant::now(), user.clone()));
-                user
-            }
+    let verifier = &authkit.inner.verifier;
+    let claims = match verifier.cached_verdict(token, now()) {
+        Some(claims) => claims,
+        None => match Box::pin(verifier.verify_and_remember(token, now())).await {
+            Ok(claims) => claims,
             Err(err) => {
-                tracing::warn!(error = %err, "could not load the bearer token's user");
+                tracing::debug!(error = %err, "bearer token refused");
                 return None;
             }
         },
     };
+    let user = match authkit.inner.users.get(&claims.sub) {
+        Some(user) => user,
+        None => Box::pin(fetch_user(authkit, &claims.sub)).await?,
+    };
     Some(AuthUser::from_bearer(user, claims, token))
+}
+
+impl UserCache {
+    fn get(&self, id: &str) -> Option<Arc<User>> {
+        self.lock()
+            .get(id)
+            .filter(|(at, _)| at.elapsed() < USER_TTL)
+            .map(|(_, user)| user.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, Arc<User>)>> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Loads a bearer token's user from WorkOS and remembers it for [`USER_TTL`].
+async fn fetch_user(authkit: &AuthKit, id: &str) -> Option<Arc<User>> {
+    match authkit.inner.client.user_management().get_user(id).await {
+        Ok(user) => {
+            let user = Arc::new(user);
+            let mut users = authkit.inner.users.lock();
+            if users.len() >= USER_CAPACITY {
+                users.retain(|_, (at, _)| at.elapsed() < USER_TTL);
+            }
+            users.insert(id.to_owned(), (Instant::now(), user.clone()));
+            Some(user)
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "could not load the bearer token's user");
+            None
+        }
+    }
 }
 
 /// Builds the session a sign-in produced into the user the extractors see.
@@ -318,13 +352,13 @@ impl AuthUser {
         }
     }
 
-    fn from_bearer(user: Arc<User>, claims: super::AccessTokenClaims, token: &str) -> Self {
+    fn from_bearer(user: Arc<User>, claims: Arc<super::AccessTokenClaims>, token: &str) -> Self {
         AuthUser {
             organization_id: claims.org_id.clone(),
             impersonator: None,
             expires_at: claims.exp,
             user,
-            claims: Arc::new(claims),
+            claims,
             access_token: token.into(),
             source: AuthSource::Bearer,
         }

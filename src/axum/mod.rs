@@ -22,7 +22,7 @@ pub use config::{
 pub use extract::{AuthRejection, AuthSource, AuthUser};
 pub use layer::{AuthLayer, AuthService};
 pub use router::CallbackError;
-pub use session::{AUTH_SESSION_KEY, AuthSession};
+pub use session::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession};
 pub use verifier::TokenError;
 
 pub(crate) use layer::UserCache;

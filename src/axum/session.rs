@@ -3,17 +3,24 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
+use tower_sessions::session::Id;
 
 use super::claims::AccessTokenClaims;
 use super::extract::AuthUser;
 use crate::SecretString;
 use crate::user_management::{AuthenticateResponse, AuthenticationMethod, Impersonator, User};
 
-/// The session key of the signed-in [`AuthSession`].
+/// The session key of the signed-in session's revision: a number, replaced whenever the
+/// session is stored, and read on every request. The [`AuthSession`] itself is under
+/// [`AUTH_SESSION_DATA_KEY`]; signing out removes both.
 pub const AUTH_SESSION_KEY: &str = "authkit.session";
+/// The session key of the signed-in [`AuthSession`], as JSON text (read when its revision
+/// under [`AUTH_SESSION_KEY`] is one this process has not decoded yet).
+pub const AUTH_SESSION_DATA_KEY: &str = "authkit.session.data";
 /// The session key of the pending sign-ins.
 pub(crate) const PENDING_KEY: &str = "authkit.pending";
 /// The session key of a sign-in stopped at a step-up (email code, TOTP, organization choice).
@@ -23,6 +30,8 @@ pub(crate) const STEP_UP_KEY: &str = "authkit.step_up";
 ///
 /// The tokens come from WorkOS over the back channel and are verified (RS256, JWKS) when they
 /// are stored, at sign-in and at every refresh; per request only `expires_at` is compared.
+/// It is stored as JSON text under [`AUTH_SESSION_DATA_KEY`], beside a revision under
+/// [`AUTH_SESSION_KEY`] that changes at every store.
 #[derive(Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AuthSession {
@@ -119,145 +128,295 @@ pub(crate) enum StepUpKind {
     OrganizationSelection,
 }
 
-/// The stored form of an [`AuthSession`]: its JSON as one string, so that loading a session
-/// record copies one string rather than a tree of values, and a decoded session can be cached
-/// by its exact text.
+/// The stored form of an [`AuthSession`]: its JSON as one string.
 pub(crate) fn encode(auth: &AuthSession) -> Result<String, serde_json::Error> {
     serde_json::to_string(auth)
 }
 
-fn decode(value: serde_json::Value) -> Result<AuthSession, serde_json::Error> {
-    match value {
-        serde_json::Value::String(text) => serde_json::from_str(&text),
-        // A session stored as a JSON object (by hand, or by an older version).
-        other => serde_json::from_value(other),
-    }
+/// A new revision for a stored session (random, so that revisions written by several machines
+/// to one record never repeat).
+pub(crate) fn new_revision() -> u64 {
+    rand::random()
+}
+
+/// The revision stored under [`AUTH_SESSION_KEY`]; `Err` when the value is not one.
+fn revision(value: &serde_json::Value) -> Result<u64, String> {
+    value
+        .as_u64()
+        .ok_or_else(|| "the session revision is not a number".to_owned())
 }
 
 /// Reads the signed-in session. A value that does not parse (tampered, or written by another
 /// version) is removed and treated as signed out.
 pub(crate) async fn load(session: &Session) -> Option<AuthSession> {
-    let value = match session.get_value(AUTH_SESSION_KEY).await {
-        Ok(value) => value?,
+    let header = match session.get_value(AUTH_SESSION_KEY).await {
+        Ok(header) => header?,
         Err(err) => return unreadable(session, &err.to_string()).await,
     };
-    match decode(value) {
-        Ok(auth) => Some(auth),
-        Err(err) => unreadable(session, &err.to_string()).await,
+    match revision(&header) {
+        Ok(_) => read_data(session).await.map(|(_, auth)| auth),
+        Err(err) => unreadable(session, &err).await,
     }
 }
 
-async fn unreadable<T>(session: &Session, err: &str) -> Option<T> {
-    tracing::warn!(error = %err, "unreadable AuthKit session; treating it as signed out");
-    let _ = session.remove_value(AUTH_SESSION_KEY).await;
-    None
+/// Reads and decodes the session under [`AUTH_SESSION_DATA_KEY`] (and keeps its text).
+async fn read_data(session: &Session) -> Option<(String, AuthSession)> {
+    let decoded = match session.get_value(AUTH_SESSION_DATA_KEY).await {
+        Ok(Some(serde_json::Value::String(text))) => match serde_json::from_str(&text) {
+            Ok(auth) => Ok((text, auth)),
+            Err(err) => Err(err.to_string()),
+        },
+        Ok(Some(_)) => Err("the stored session is not JSON text".to_owned()),
+        Ok(None) => Err("the session has a revision but no data".to_owned()),
+        Err(err) => Err(err.to_string()),
+    };
+    match decoded {
+        Ok(decoded) => Some(decoded),
+        Err(err) => unreadable(session, &err).await,
+    }
 }
 
-/// A decoded session and the [`AuthUser`] made from it.
+/// Removes an unreadable session. Boxed: rare, and it keeps the per-request futures that may
+/// call it small.
+fn unreadable<'a, T: 'a>(
+    session: &'a Session,
+    err: &'a str,
+) -> futures_util::future::BoxFuture<'a, Option<T>> {
+    tracing::warn!(error = %err, "unreadable AuthKit session; treating it as signed out");
+    Box::pin(async move {
+        for key in [AUTH_SESSION_KEY, AUTH_SESSION_DATA_KEY] {
+            let _ = session.remove_value(key).await;
+        }
+        None
+    })
+}
+
+/// A decoded session, the [`AuthUser`] made from it, and when it is due for a refresh.
 pub(crate) struct Loaded {
     pub session: AuthSession,
     pub user: AuthUser,
+    /// The access token's expiry less the refresh margin: before it, the session is served
+    /// as it is.
+    pub refresh_at: SystemTime,
 }
 
-/// Decoded sessions by their stored text, so the per-request cost of a signed-in request is
-/// a lookup rather than a JSON parse. Content-addressed: a refreshed, replaced or tampered
-/// session has other text and is decoded afresh.
-#[derive(Default)]
+/// The last decoded session of each session record, keyed by the record's id and checked
+/// against the revision stored with it, so a signed-in request reads one number from the
+/// session rather than its whole text (tower-sessions copies every value it returns). A
+/// refreshed, replaced or signed-out session has another revision (or none) and is read afresh.
 pub(crate) struct SessionCache {
-    entries: Mutex<HashMap<Arc<str>, Arc<Loaded>, BuildWordHasher>>,
+    entries: Mutex<HashMap<Id, Cached, BuildIdHasher>>,
+    /// How long before its expiry an access token is refreshed.
+    refresh_margin: Duration,
 }
 
-/// A fast word-at-a-time hasher for the cache's keys (a session's JSON text, ~2 KB). The keys
-/// come from our own session store, so speed matters more than resistance to crafted
-/// collisions; equal hashes are still compared in full.
+struct Cached {
+    revision: u64,
+    loaded: Arc<Loaded>,
+}
+
+/// Hashes session ids (random 128-bit numbers made by tower-sessions; only ids of records
+/// found in the store are cached) by folding their halves.
 #[derive(Default, Clone, Copy)]
-pub(crate) struct BuildWordHasher;
+pub(crate) struct BuildIdHasher;
 
-impl std::hash::BuildHasher for BuildWordHasher {
-    type Hasher = WordHasher;
+impl std::hash::BuildHasher for BuildIdHasher {
+    type Hasher = IdHasher;
 
-    fn build_hasher(&self) -> WordHasher {
-        WordHasher(0)
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
     }
 }
 
-pub(crate) struct WordHasher(u64);
+pub(crate) struct IdHasher(u64);
 
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl std::hash::Hasher for WordHasher {
+impl std::hash::Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(SEED);
         }
-        for &byte in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(SEED);
-        }
+    }
+
+    fn write_i128(&mut self, id: i128) {
+        let folded = (id as u64) ^ ((id >> 64) as u64);
+        self.0 = (self.0 ^ folded).wrapping_mul(SEED);
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        self.0 ^ (self.0 >> 29)
     }
 }
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 /// How many decoded sessions are kept (the cache is emptied when full).
 const CACHE_CAPACITY: usize = 10_000;
 
-/// Like [`load`], through the cache.
+/// Like [`load`], through the cache: the session's text is read and decoded only when its
+/// revision is new to this process.
 pub(crate) async fn load_cached(session: &Session, cache: &SessionCache) -> Option<Arc<Loaded>> {
-    let value = match session.get_value(AUTH_SESSION_KEY).await {
-        Ok(value) => value?,
+    let header = match session.get_value(AUTH_SESSION_KEY).await {
+        Ok(header) => header?,
         Err(err) => return unreadable(session, &err.to_string()).await,
     };
-    let serde_json::Value::String(text) = value else {
-        return match decode(value) {
-            Ok(auth) => Some(Arc::new(Loaded {
-                user: AuthUser::from_session(auth.clone()),
-                session: auth,
-            })),
-            Err(err) => unreadable(session, &err.to_string()).await,
-        };
+    let revision = match revision(&header) {
+        Ok(revision) => revision,
+        Err(err) => return unreadable(session, &err).await,
     };
-    if let Some(hit) = cache.lock().get(text.as_str()) {
-        return Some(hit.clone());
+    // The id of the record the revision came from (a record found in the store).
+    let id = session.id();
+    if let Some(hit) = id.and_then(|id| cache.get(id, revision)) {
+        return Some(hit);
     }
-    let auth: AuthSession = match serde_json::from_str(&text) {
-        Ok(auth) => auth,
-        Err(err) => return unreadable(session, &err.to_string()).await,
-    };
-    let loaded = Arc::new(Loaded {
-        user: AuthUser::from_session(auth.clone()),
-        session: auth,
-    });
-    let mut entries = cache.lock();
-    if entries.len() >= CACHE_CAPACITY {
-        entries.clear();
-    }
-    entries.insert(Arc::from(text), loaded.clone());
-    Some(loaded)
+    // Boxed: rare, and it keeps the per-request future small.
+    Box::pin(async move {
+        let (_, auth) = read_data(session).await?;
+        Some(cache.insert(id, revision, auth))
+    })
+    .await
 }
 
 impl SessionCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Loaded>, BuildWordHasher>> {
+    pub(crate) fn new(refresh_margin: Duration) -> Self {
+        SessionCache {
+            entries: Mutex::default(),
+            refresh_margin,
+        }
+    }
+
+    /// The session decoded for this record at this revision, if it is the last one decoded.
+    fn get(&self, id: Id, revision: u64) -> Option<Arc<Loaded>> {
+        self.lock()
+            .get(&id)
+            .filter(|c| c.revision == revision)
+            .map(|c| c.loaded.clone())
+    }
+
+    /// Remembers the session decoded for this record at this revision (replacing the record's
+    /// earlier one).
+    fn insert(&self, id: Option<Id>, revision: u64, auth: AuthSession) -> Arc<Loaded> {
+        let loaded = Arc::new(Loaded::new(auth, self.refresh_margin));
+        if let Some(id) = id {
+            let mut entries = self.lock();
+            if entries.len() >= CACHE_CAPACITY && !entries.contains_key(&id) {
+                entries.clear();
+            }
+            let cached = Cached {
+                revision,
+                loaded: loaded.clone(),
+            };
+            entries.insert(id, cached);
+        }
+        loaded
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Cached, BuildIdHasher>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-/// Stores the signed-in session.
+impl Loaded {
+    fn new(session: AuthSession, refresh_margin: Duration) -> Self {
+        let due = session.expires_at() - refresh_margin.as_secs() as i64;
+        Loaded {
+            user: AuthUser::from_session(session.clone()),
+            refresh_at: UNIX_EPOCH + Duration::from_secs(due.max(0) as u64),
+            session,
+        }
+    }
+}
+
+/// Stores the signed-in session under a new revision.
 pub(crate) async fn store(
     session: &Session,
     auth: &AuthSession,
 ) -> Result<(), tower_sessions::session::Error> {
     let text = encode(auth).map_err(tower_sessions::session::Error::SerdeJson)?;
-    session.insert(AUTH_SESSION_KEY, text).await
+    session.insert(AUTH_SESSION_DATA_KEY, text).await?;
+    session.insert(AUTH_SESSION_KEY, new_revision()).await
 }
 
 /// Removes every key of ours (and none of the app's).
 pub(crate) async fn clear(session: &Session) {
-    for key in [AUTH_SESSION_KEY, PENDING_KEY, STEP_UP_KEY] {
+    for key in [
+        AUTH_SESSION_KEY,
+        AUTH_SESSION_DATA_KEY,
+        PENDING_KEY,
+        STEP_UP_KEY,
+    ] {
         let _ = session.remove_value(key).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session of `email` whose access token expires at `exp`.
+    fn auth(email: &str, exp: i64) -> AuthSession {
+        serde_json::from_value(serde_json::json!({
+            "user": {
+                "id": "user_01", "email": email, "email_verified": true,
+                "created_at": "2026-12-01T00:00:00.000Z", "updated_at": "2026-12-01T00:00:00.000Z"
+            },
+            "claims": { "sub": "user_01", "sid": "session_01", "exp": exp, "iat": exp - 300 },
+            "access_token": "header.payload.signature",
+            "refresh_token": "refresh_01",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_session_is_decoded_once_per_revision() {
+        let cache = SessionCache::new(Duration::from_secs(30));
+        let id = Id::default();
+        assert!(cache.get(id, 7).is_none());
+        let first = cache.insert(Some(id), 7, auth("ada@example.com", 2_000_000_000));
+        let hit = cache.get(id, 7).expect("a cache hit");
+        assert!(Arc::ptr_eq(&first, &hit));
+        assert_eq!(hit.user.user.email, "ada@example.com");
+        assert_eq!(
+            hit.refresh_at,
+            UNIX_EPOCH + Duration::from_secs(2_000_000_000 - 30)
+        );
+        // Another record, or another revision of this one, is not this session.
+        assert!(cache.get(Id::default(), 7).is_none());
+        assert!(cache.get(id, 8).is_none());
+    }
+
+    #[test]
+    fn a_new_revision_replaces_the_records_entry() {
+        let cache = SessionCache::new(Duration::from_secs(30));
+        let id = Id::default();
+        cache.insert(Some(id), 1, auth("ada@example.com", 2_000_000_000));
+        // Refreshed elsewhere, then replaced by another user's sign-in.
+        cache.insert(Some(id), 2, auth("ada@example.com", 2_000_000_600));
+        cache.insert(Some(id), 3, auth("grace@example.com", 2_000_000_600));
+        assert!(cache.get(id, 1).is_none() && cache.get(id, 2).is_none());
+        assert_eq!(
+            cache.get(id, 3).unwrap().user.user.email,
+            "grace@example.com"
+        );
+        assert_eq!(cache.lock().len(), 1, "one entry per session record");
+    }
+
+    #[test]
+    fn sessions_without_a_record_id_are_decoded_but_not_cached() {
+        let cache = SessionCache::new(Duration::ZERO);
+        let loaded = cache.insert(None, 1, auth("ada@example.com", 2_000_000_000));
+        assert_eq!(loaded.user.user.email, "ada@example.com");
+        assert!(cache.lock().is_empty());
+    }
+
+    #[test]
+    fn only_numbers_are_revisions() {
+        assert_eq!(revision(&serde_json::json!(42)), Ok(42));
+        for value in [
+            serde_json::json!("42"),
+            serde_json::json!(-1),
+            serde_json::json!({"user": "not a user"}),
+        ] {
+            assert!(revision(&value).is_err(), "{value}");
+        }
     }
 }

@@ -65,7 +65,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
 
 use super::config::AuthKit;
-use super::session::{AUTH_SESSION_KEY, AuthSession};
+use super::session::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession, new_revision};
 use super::verifier::TokenError;
 use super::{SESSION_COOKIE, SESSION_INACTIVITY};
 use crate::user_management::AuthenticateResponse;
@@ -93,12 +93,15 @@ pub async fn signed_in_session(
     store: &impl SessionStore,
     session: &AuthSession,
 ) -> Result<String, session_store::Error> {
-    let value = serde_json::Value::String(
-        super::session::encode(session).map_err(|e| session_store::Error::Encode(e.to_string()))?,
-    );
+    let text =
+        super::session::encode(session).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let data = [
+        (AUTH_SESSION_DATA_KEY.to_owned(), text.into()),
+        (AUTH_SESSION_KEY.to_owned(), new_revision().into()),
+    ];
     let mut record = Record {
         id: Id::default(),
-        data: [(AUTH_SESSION_KEY.to_owned(), value)].into_iter().collect(),
+        data: data.into_iter().collect(),
         expiry_date: time::OffsetDateTime::now_utc() + SESSION_INACTIVITY,
     };
     // `create` may change the id on a collision: read it afterwards.

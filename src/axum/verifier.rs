@@ -56,8 +56,13 @@ pub(crate) struct TokenVerifier {
     client: Client,
     keys: Mutex<Keys>,
     fetch_lock: tokio::sync::Mutex<()>,
-    verdicts: Mutex<HashMap<[u8; 32], (AccessTokenClaims, i64)>>,
+    verdicts: Mutex<HashMap<[u8; 32], Arc<AccessTokenClaims>>>,
     fetches: std::sync::atomic::AtomicU64,
+}
+
+/// The key of a token's verdict.
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -103,29 +108,31 @@ impl TokenVerifier {
         }
     }
 
+    /// The remembered verdict of a valid, unexpired token (see
+    /// [`verify_and_remember`](Self::verify_and_remember)): no I/O, no signature check.
+    pub fn cached_verdict(&self, token: &str, now: i64) -> Option<Arc<AccessTokenClaims>> {
+        lock(&self.verdicts)
+            .get(&digest(token))
+            .filter(|claims| claims.exp > now)
+            .cloned()
+    }
+
     /// Like [`verify`](Self::verify), remembering the verdict of a valid token until it
     /// expires, keyed by the token's SHA-256 (never the token itself).
-    pub async fn verify_cached(
+    pub async fn verify_and_remember(
         &self,
         token: &str,
         now: i64,
-    ) -> Result<AccessTokenClaims, TokenError> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some((claims, _)) = lock(&self.verdicts)
-            .get(&digest)
-            .filter(|(_, exp)| *exp > now)
-        {
-            return Ok(claims.clone());
-        }
-        let claims = self.verify(token).await?;
+    ) -> Result<Arc<AccessTokenClaims>, TokenError> {
+        let claims = Arc::new(self.verify(token).await?);
         let mut verdicts = lock(&self.verdicts);
         if verdicts.len() >= VERDICT_CAPACITY {
-            verdicts.retain(|_, (_, exp)| *exp > now);
+            verdicts.retain(|_, claims| claims.exp > now);
             if verdicts.len() >= VERDICT_CAPACITY {
                 verdicts.clear();
             }
         }
-        verdicts.insert(digest, (claims.clone(), claims.exp));
+        verdicts.insert(digest(token), claims.clone());
         Ok(claims)
     }
 

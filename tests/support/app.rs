@@ -6,7 +6,7 @@ use authkit_axum::emulator::Emulator;
 use authkit_axum::tower_sessions::session::Id;
 use authkit_axum::tower_sessions::{MemoryStore, Session, SessionStore};
 use authkit_axum::user_management::{CreateUser, User};
-use authkit_axum::{AUTH_SESSION_KEY, AuthSession, Client, SESSION_COOKIE};
+use authkit_axum::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession, Client, SESSION_COOKIE};
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthLayer, AuthRejection, AuthUser};
 use axum::Router;
 use axum::routing::get;
@@ -91,8 +91,9 @@ pub fn router_with_store(authkit: &AuthKit, store: MemoryStore) -> Router {
 pub async fn stored_session(store: &MemoryStore, session_id: &str) -> Option<AuthSession> {
     let id = Id::from_str(session_id).ok()?;
     let record = store.load(&id).await.unwrap()?;
-    // Stored as its JSON text.
-    let text = record.data.get(AUTH_SESSION_KEY)?.as_str()?.to_owned();
+    // Stored as its JSON text, beside its revision.
+    record.data.get(AUTH_SESSION_KEY)?.as_u64()?;
+    let text = record.data.get(AUTH_SESSION_DATA_KEY)?.as_str()?.to_owned();
     Some(serde_json::from_str(&text).unwrap())
 }
 

@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use authkit_axum::emulator::{Emulator, EmulatorError, SeedUser};
 use authkit_axum::tower_sessions::MemoryStore;
 use authkit_axum::user_management::ListOrganizationMemberships;
-use authkit_axum::{AuthKit, AuthLayer, AuthUser};
+use authkit_axum::{AuthKit, AuthUser};
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
@@ -81,7 +81,7 @@ pub async fn demo_emulator(port: u16) -> Result<Emulator, EmulatorError> {
         .await
 }
 
-/// The app: pages, the sign-in routes, the auth layer inside the session layer.
+/// The app: pages, the sign-in routes, and the session and auth layers.
 pub fn app(authkit: AuthKit) -> Router {
     Router::new()
         .route("/", get(home))
@@ -89,8 +89,8 @@ pub fn app(authkit: AuthKit) -> Router {
         .route("/api/me", get(me))
         .merge(authkit.router())
         .with_state(authkit.clone())
-        .layer(AuthLayer::new(authkit.clone()))
-        .layer(authkit.session_layer(MemoryStore::default()))
+        // The session layer and the AuthLayer, as one layer.
+        .layer(authkit.layer(MemoryStore::default()))
 }
 
 /// Public: sign-in links, or who is signed in.

@@ -69,7 +69,8 @@ async fn put_cart(session: Session, body: String) -> &'static str {
     "saved"
 }
 
-/// The app's routes wrapped in the auth and session layers.
+/// The app's routes wrapped in the auth and session layers (as one, `authkit.layer`; the
+/// apps of [`router_with_extra`] add the two separately).
 pub fn router(authkit: &AuthKit) -> Router {
     router_with_store(authkit, MemoryStore::default())
 }
@@ -83,8 +84,7 @@ pub fn router_with_store(authkit: &AuthKit, store: MemoryStore) -> Router {
         .route("/cart", get(cart).post(put_cart))
         .route("/slow", get(slow))
         .merge(authkit.router())
-        .layer(AuthLayer::new(authkit.clone()))
-        .layer(authkit.session_layer(store))
+        .layer(authkit.layer(store))
 }
 
 /// The AuthKit session stored under the session id of a `Cookie`/`Set-Cookie` value.

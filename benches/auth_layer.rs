@@ -1,25 +1,45 @@
-//! What the [`AuthLayer`] costs per request, measured in process (no network: requests go
-//! straight into the router with `tower::ServiceExt::oneshot`), on one thread:
+//! What the [`AuthLayer`] costs per request against a session-only app, in one run with its
+//! own baseline, in two settings.
+//!
+//! The apps (each served with `with_state(())`, as `axum::serve` does):
 //!
 //! - (a) `bare`: the handler alone, no layers;
 //! - (b) `session`: `SessionManagerLayer` (memory store) and a handler reading a session value;
-//! - (c) `session_auth`: the same plus `AuthLayer`, on a session signed in through the real
-//!   login → emulator → callback flow, the handler reading `AuthUser`;
+//! - (c) `session_auth`: the same plus `AuthLayer` (both added as one layer, `authkit.layer`),
+//!   on a session signed in through the real login → emulator → callback flow, the handler
+//!   reading `AuthUser`;
 //! - (d) `bearer`: the same app as (c), called with `Authorization: Bearer` (verdict cached);
-//! - (b') `session_small`: as (b), on a session record holding only the app's value (no
-//!   signed-in session), to show what storing the `AuthSession` costs the session layer itself.
+//! - (c') `two_layers`: as (c), with the two layers added by two `.layer()` calls;
+//! - (b') `session_small` (in process only): as (b), on a session record holding only the
+//!   app's value (no signed-in session), to show what storing the `AuthSession` costs the
+//!   session layer itself.
 //!
 //! (b) and (c) share one store and one session record (the signed-in session plus the app's
 //! value), so the session layer's work is the same and (c) − (b) is the `AuthLayer`'s.
-//! Prints throughput ratios and CPU time per request at the end. Targets: (c) costs ≤ 5% more
-//! than (b); (d) has ≥ 0.8× the throughput of (b).
 //!
-//! Run with `cargo bench --all-features --bench auth_layer`.
+//! **Served** (the target's setting): the apps served by `axum::serve` over HTTP/1.1 on
+//! loopback from one server thread, loaded from another thread over keep-alive connections,
+//! first one request at a time (one connection per app: each request wakes the server, as
+//! under ordinary traffic), then saturated (four connections per app). The server thread's
+//! CPU clock is the whole server-side cost of a request: system calls, HTTP, routing, layers,
+//! handler, response.
+//!
+//! **In process**: requests go straight into the router with `tower::ServiceExt::oneshot` on
+//! one thread, no HTTP, which isolates the layers' own work (criterion's samples, then
+//! interleaved rounds).
+//!
+//! Prints CPU time per request and ratios (medians of interleaved rounds, each round running
+//! every kind in a rotated order). Targets: (c) costs ≤ 5% more server CPU than (b); (d) has
+//! ≥ 0.8× the throughput of (b).
+//!
+//! Run with `cargo bench --all-features --bench auth_layer`; `AUTH_LAYER_ONLY=served` (or
+//! `in_process`) runs one half.
 
 use std::hint::black_box;
+use std::net::SocketAddr;
 use std::str::FromStr;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use authkit_axum::emulator::Emulator;
 use authkit_axum::tower_sessions::session::{Id, Record};
@@ -30,7 +50,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use criterion::Criterion;
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 
@@ -40,9 +63,18 @@ const PASSWORD: &str = "correct horse battery staple";
 /// The app's own value in the session, read by the session-only handler.
 const APP_KEY: &str = "app.email";
 
-const KINDS: [&str; N] = ["bare", "session", "session_auth", "bearer", "session_small"];
-const N: usize = 5;
-const LABELS: [&str; N] = ["a", "b", "c", "d", "b'"];
+const KINDS: [&str; N] = [
+    "bare",
+    "session",
+    "session_auth",
+    "bearer",
+    "two_layers",
+    "session_small",
+];
+const N: usize = 6;
+const LABELS: [&str; N] = ["a", "b", "c", "d", "c'", "b'"];
+/// The ratios reported, as (kind, baseline): (c)/(b), (d)/(b), (c')/(b), (b)/(a).
+const PAIRS: [(usize, usize); 4] = [(2, 1), (3, 1), (4, 1), (1, 0)];
 
 async fn constant() -> &'static str {
     EMAIL
@@ -66,6 +98,7 @@ struct Setup {
     bare: Router,
     session: Router,
     auth: Router,
+    two_layers: Router,
     cookie: String,
     small_cookie: String,
     bearer: String,
@@ -110,16 +143,25 @@ impl Setup {
         .await
         .expect("a user is seeded");
 
+        // `with_state(())` turns handlers into routes once, as `axum::serve` does for a served
+        // app; without it `oneshot` would apply every layer to the handler again per request.
         let store = MemoryStore::default();
-        let bare = Router::new().route("/", get(constant));
+        let bare = Router::new().route("/", get(constant)).with_state(());
         let session = Router::new()
             .route("/", get(session_email))
-            .layer(authkit.session_layer(store.clone()));
+            .layer(authkit.session_layer(store.clone()))
+            .with_state(());
         let auth = Router::new()
             .route("/", get(user_email))
             .merge(authkit.router())
+            .layer(authkit.layer(store.clone()))
+            .with_state(());
+        let two_layers = Router::new()
+            .route("/", get(user_email))
+            .merge(authkit.router())
             .layer(AuthLayer::new(authkit.clone()))
-            .layer(authkit.session_layer(store.clone()));
+            .layer(authkit.session_layer(store.clone()))
+            .with_state(());
 
         // Sign in once through login → emulator → callback.
         let login = auth
@@ -191,6 +233,7 @@ impl Setup {
             bare,
             session,
             auth,
+            two_layers,
             cookie,
             small_cookie,
             bearer,
@@ -206,13 +249,17 @@ impl Setup {
             0 => (&self.bare, None),
             1 => (&self.session, Some((header::COOKIE, self.cookie.as_str()))),
             2 => (&self.auth, Some((header::COOKIE, self.cookie.as_str()))),
-            4 => (
-                &self.session,
-                Some((header::COOKIE, self.small_cookie.as_str())),
-            ),
-            _ => (
+            3 => (
                 &self.auth,
                 Some((header::AUTHORIZATION, self.bearer.as_str())),
+            ),
+            4 => (
+                &self.two_layers,
+                Some((header::COOKIE, self.cookie.as_str())),
+            ),
+            _ => (
+                &self.session,
+                Some((header::COOKIE, self.small_cookie.as_str())),
             ),
         };
         let response = router
@@ -236,16 +283,19 @@ impl Setup {
 
 /// CPU time (user + system) of the calling thread.
 fn thread_cpu() -> Duration {
-    // SAFETY: getrusage only writes the struct we pass, which is zero-initialised.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
-        usage
+    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// The time of a CPU clock (of this thread, or of another thread of the process).
+fn cpu_clock(clock: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    tv(usage.ru_utime) + tv(usage.ru_stime)
+    // SAFETY: clock_gettime only writes the struct we pass.
+    let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// (CPU time, calls) per kind over the whole run.
@@ -275,35 +325,273 @@ fn bench(c: &mut Criterion, rt: &Runtime, setup: &Setup) {
 }
 
 /// Runs short bursts of every kind in turn, rotating the order each round, so that machine
-/// load hits all alike. Returns the CPU time per request of each kind over all rounds (the
-/// thread's CPU clock ticks too coarsely for one burst) and the median per-round ratios
-/// (c)/(b), (d)/(b), (b)/(a) of the bursts' times (one thread, no I/O: time is CPU time).
-fn interleaved(rt: &Runtime, setup: &Setup, rounds: usize, calls: u64) -> ([f64; N], [f64; 3]) {
+/// load hits all alike. Returns the CPU time per request of each kind over all rounds and the
+/// median per-round ratios of [`PAIRS`] by the bursts' times (one thread, no I/O: time is CPU
+/// time).
+fn interleaved(rt: &Runtime, setup: &Setup, rounds: usize, calls: u64) -> ([f64; N], [f64; 4]) {
     let mut cpu_total = [Duration::ZERO; N];
-    let mut ratios: [Vec<f64>; 3] = Default::default();
+    let mut ratios: [Vec<f64>; 4] = Default::default();
     for round in 0..rounds {
         let mut cost = [0.0; N];
-        for step in 0..KINDS.len() {
-            let kind = (round + step) % KINDS.len();
+        for step in 0..N {
+            let kind = (round + step) % N;
             let cpu = thread_cpu();
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             rt.block_on(setup.run(kind, calls));
             cost[kind] = started.elapsed().as_secs_f64();
             cpu_total[kind] += thread_cpu() - cpu;
         }
-        ratios[0].push(cost[2] / cost[1]);
-        ratios[1].push(cost[3] / cost[1]);
-        ratios[2].push(cost[1] / cost[0]);
+        for (ratio, (x, y)) in ratios.iter_mut().zip(PAIRS) {
+            ratio.push(cost[x] / cost[y]);
+        }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     (
         cpu_total.map(|t| t.as_secs_f64() / (rounds as u64 * calls) as f64),
-        ratios.each_mut().map(median),
+        ratios.each_mut().map(|v| median(v)),
     )
 }
+
+/// The kinds served over HTTP: (a), (b), (c), (d), (c').
+const SERVED: usize = 5;
+
+/// The apps of (a), (b), (c)/(d) and (c') served over HTTP/1.1 on loopback by one thread of
+/// their own (a current-thread runtime), so that thread's CPU clock counts every bit of
+/// server-side work: system calls, HTTP parsing, routing, layers, handler, response.
+struct Served {
+    /// Where the apps listen: bare, session, auth (one layer), auth (two layers).
+    addrs: Vec<SocketAddr>,
+    /// The server thread's CPU clock.
+    clock: libc::clockid_t,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Served {
+    fn start(setup: &Setup) -> Served {
+        let routers = [
+            setup.bare.clone(),
+            setup.session.clone(),
+            setup.auth.clone(),
+            setup.two_layers.clone(),
+        ];
+        let (ready, started) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            pin_to_cpu(0);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async move {
+                let mut addrs = Vec::new();
+                for router in routers {
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("a loopback port");
+                    addrs.push(listener.local_addr().expect("a local address"));
+                    let listener = listener.tap_io(|tcp| {
+                        let _ = tcp.set_nodelay(true);
+                    });
+                    tokio::spawn(async move { axum::serve(listener, router).await });
+                }
+                let mut clock: libc::clockid_t = 0;
+                // SAFETY: writes the CPU clock id of this (live) thread into `clock`.
+                let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+                assert_eq!(rc, 0, "pthread_getcpuclockid");
+                ready.send((addrs, clock)).expect("the bench waits");
+                let _ = stopped.await;
+            });
+        });
+        let (addrs, clock) = started.recv().expect("the server thread starts");
+        Served {
+            addrs,
+            clock,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// `n` connections for each served kind: (a), (b), (c), (d), (c').
+    async fn clients(&self, setup: &Setup, n: usize) -> [Clients; SERVED] {
+        let cookie = || Some((header::COOKIE, setup.cookie.clone()));
+        let bearer = Some((header::AUTHORIZATION, setup.bearer.clone()));
+        [
+            Clients::connect(self.addrs[0], None, n).await,
+            Clients::connect(self.addrs[1], cookie(), n).await,
+            Clients::connect(self.addrs[2], cookie(), n).await,
+            Clients::connect(self.addrs[2], bearer, n).await,
+            Clients::connect(self.addrs[3], cookie(), n).await,
+        ]
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Keep-alive connections to one served app, and the header its requests carry.
+struct Clients {
+    conns: Vec<SendRequest<Body>>,
+    header: Option<(header::HeaderName, String)>,
+}
+
+/// How many keep-alive connections each served app gets under saturation (requests on them
+/// run concurrently, so the server thread never waits).
+const SATURATING: usize = 4;
+
+impl Clients {
+    async fn connect(
+        addr: SocketAddr,
+        header: Option<(header::HeaderName, String)>,
+        n: usize,
+    ) -> Clients {
+        let mut conns = Vec::new();
+        for _ in 0..n {
+            let stream = tokio::net::TcpStream::connect(addr)
+                .await
+                .expect("the app accepts");
+            stream.set_nodelay(true).expect("TCP_NODELAY");
+            let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("an HTTP/1.1 connection");
+            tokio::spawn(conn);
+            conns.push(send);
+        }
+        Clients { conns, header }
+    }
+
+    /// `n` requests, spread over the connections.
+    async fn run(&mut self, n: u64) {
+        let per_conn = n / self.conns.len() as u64;
+        let header = self
+            .header
+            .as_ref()
+            .map(|(name, value)| (name, value.as_str()));
+        let all = self.conns.iter_mut().map(|conn| async move {
+            for _ in 0..per_conn {
+                black_box(http_get(conn, header).await);
+            }
+        });
+        futures_util::future::join_all(all).await;
+    }
+}
+
+async fn http_get(
+    conn: &mut SendRequest<Body>,
+    header: Option<(&header::HeaderName, &str)>,
+) -> usize {
+    conn.ready().await.expect("the connection stays open");
+    let mut request = Request::get("/").header(header::HOST, "localhost");
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
+    let request = request.body(Body::empty()).expect("a valid request");
+    let response = conn.send_request(request).await.expect("the app answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = axum::body::to_bytes(Body::new(response.into_body()), 1024)
+        .await
+        .expect("a body");
+    assert_eq!(&body[..], EMAIL.as_bytes());
+    body.len()
+}
+
+/// Per-request server CPU time and throughput of each served kind, over interleaved rounds.
+struct ServedResult {
+    cpu: [f64; SERVED],
+    throughput: [f64; SERVED],
+    /// Quartiles (25%, median, 75%) per round of the server-CPU ratios of [`PAIRS`].
+    cpu_ratios: [[f64; 3]; 4],
+    /// Medians per round of the throughput ratios of [`PAIRS`].
+    throughput_ratios: [f64; 4],
+}
+
+fn served(
+    rt: &Runtime,
+    server: &Served,
+    setup: &Setup,
+    connections: usize,
+    rounds: usize,
+    calls: u64,
+) -> ServedResult {
+    let mut clients = rt.block_on(server.clients(setup, connections));
+    // Warm up connections, caches and the allocator.
+    for c in &mut clients {
+        rt.block_on(c.run(calls));
+    }
+    let mut cpu_total = [Duration::ZERO; SERVED];
+    let mut wall_total = [Duration::ZERO; SERVED];
+    let mut cpu_ratios: [Vec<f64>; 4] = Default::default();
+    let mut throughput_ratios: [Vec<f64>; 4] = Default::default();
+    for round in 0..rounds {
+        let mut cpu = [0.0; SERVED];
+        let mut wall = [0.0; SERVED];
+        for step in 0..SERVED {
+            let kind = (round + step) % SERVED;
+            let before = cpu_clock(server.clock);
+            let started = Instant::now();
+            rt.block_on(clients[kind].run(calls));
+            let elapsed = started.elapsed();
+            let used = cpu_clock(server.clock) - before;
+            cpu_total[kind] += used;
+            wall_total[kind] += elapsed;
+            cpu[kind] = used.as_secs_f64();
+            wall[kind] = elapsed.as_secs_f64();
+        }
+        for (i, (x, y)) in PAIRS.into_iter().enumerate() {
+            cpu_ratios[i].push(cpu[x] / cpu[y]);
+            throughput_ratios[i].push(wall[y] / wall[x]);
+        }
+    }
+    let n = (rounds as u64 * calls) as f64;
+    ServedResult {
+        cpu: cpu_total.map(|t| t.as_secs_f64() / n),
+        throughput: wall_total.map(|t| n / t.as_secs_f64()),
+        cpu_ratios: cpu_ratios.each_mut().map(|v| quartiles(v)),
+        throughput_ratios: throughput_ratios.each_mut().map(|v| median(v)),
+    }
+}
+
+/// Keeps the calling thread on one CPU (when the machine has it), so the server and the
+/// client do not trade places between rounds.
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: `set` is a zeroed cpu_set_t that CPU_SET fills in; sched_setaffinity only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        let _ = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    quartiles(v)[1]
+}
+
+/// The 25th, 50th and 75th percentiles.
+fn quartiles(v: &mut [f64]) -> [f64; 3] {
+    v.sort_by(f64::total_cmp);
+    [v[v.len() / 4], v[v.len() / 2], v[v.len() * 3 / 4]]
+}
+
+/// What each ratio of [`PAIRS`] compares, and its target.
+const PAIR_NAMES: [(&str, &str); 4] = [
+    (
+        "(c)/(b)  session+auth vs session only ",
+        "target: AuthLayer adds ≤ 5%",
+    ),
+    (
+        "(d)/(b)  bearer vs session only       ",
+        "target: throughput ≥ 0.8",
+    ),
+    ("(c')/(b) two .layer() calls vs session", ""),
+    ("(b)/(a)  session only vs no layers    ", ""),
+];
 
 fn main() {
     // One thread: the CPU time of this thread is the whole cost of a request.
@@ -313,56 +601,102 @@ fn main() {
         .expect("a runtime");
     let setup = rt.block_on(Setup::new());
     // `AUTH_LAYER_PROFILE=<kind> valgrind --tool=callgrind <bench binary>`: only that kind,
-    // for a profile of one request path.
+    // for a profile of one request path; `AUTH_LAYER_PROFILE=served:<kind>` the same over HTTP
+    // (add `--separate-threads=yes`: the server is the second thread).
     if let Ok(kind) = std::env::var("AUTH_LAYER_PROFILE") {
-        let index = KINDS
+        let (served, kind) = match kind.strip_prefix("served:") {
+            Some(kind) => (true, kind.to_owned()),
+            None => (false, kind),
+        };
+        let index = KINDS[..if served { SERVED } else { N }]
             .iter()
             .position(|k| *k == kind)
             .unwrap_or_else(|| panic!("AUTH_LAYER_PROFILE must be one of {KINDS:?}"));
-        rt.block_on(setup.run(index, 20_000));
+        if served {
+            let server = Served::start(&setup);
+            let mut clients = rt.block_on(server.clients(&setup, SATURATING));
+            rt.block_on(clients[index].run(20_000));
+        } else {
+            rt.block_on(setup.run(index, 20_000));
+        }
         return;
     }
+    // `AUTH_LAYER_ONLY=served` or `=in_process`: one half of the run.
+    let only = std::env::var("AUTH_LAYER_ONLY").unwrap_or_default();
+    if only != "served" {
+        in_process(&rt, &setup);
+    }
+    if only != "in_process" {
+        print_served(&rt, &setup);
+    }
+}
+
+/// The in-process half: criterion's samples, then interleaved rounds.
+fn in_process(rt: &Runtime, setup: &Setup) {
     let mut criterion = Criterion::default()
         .configure_from_args()
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
-    bench(&mut criterion, &rt, &setup);
+        .measurement_time(Duration::from_secs(3));
+    bench(&mut criterion, rt, setup);
     criterion.final_summary();
 
-    let (cpu, ratios) = interleaved(&rt, &setup, 41, 2_000);
-    println!("\nCPU time per request (41 interleaved rounds of 2000 requests of each kind):");
+    let (rounds, calls) = (41, 2_000);
+    let (cpu, ratios) = interleaved(rt, setup, rounds, calls);
+    println!(
+        "\nIn process (no HTTP; {rounds} interleaved rounds of {calls} requests of each kind):"
+    );
     for (kind, name) in KINDS.iter().enumerate() {
         println!(
-            "  ({:<2}) {name:<13} {:>7.2} µs  ({:>8.0} requests/s per core)",
+            "  ({:<2}) {name:<13} {:>7.2} µs CPU per request  ({:>8.0} requests/s per core)",
             LABELS[kind],
             cpu[kind] * 1e6,
             1.0 / cpu[kind]
         );
     }
-    let totals = *CPU.lock().unwrap_or_else(|p| p.into_inner());
-    println!("CPU time per request over criterion's samples:");
-    for (kind, name) in KINDS.iter().enumerate() {
-        let (time, calls) = totals[kind];
-        if calls > 0 {
+    println!("  ratios of time per request (medians per round):");
+    for ((name, _), ratio) in PAIR_NAMES.iter().zip(ratios) {
+        println!("  {name} ×{ratio:.3}  ({:+.1}% CPU)", (ratio - 1.0) * 100.0);
+    }
+}
+
+/// The served half: interleaved rounds over HTTP, one request at a time, then saturated.
+fn print_served(rt: &Runtime, setup: &Setup) {
+    let server = Served::start(setup);
+    // The client on the other core (on a machine with two or more).
+    pin_to_cpu(1);
+    for (what, connections, rounds, calls) in [
+        ("one request at a time: one connection per app", 1, 101, 200),
+        (
+            "saturated: four concurrent connections per app",
+            SATURATING,
+            101,
+            600,
+        ),
+    ] {
+        let result = served(rt, &server, setup, connections, rounds, calls);
+        println!(
+            "\nServed over HTTP/1.1 on loopback, {what} (one server thread; {rounds} \
+             interleaved rounds of {calls} requests of each kind):"
+        );
+        for kind in 0..SERVED {
             println!(
-                "  {name:<13} {:>7.2} µs",
-                time.as_secs_f64() * 1e6 / calls as f64
+                "  ({:<2}) {:<13} {:>7.2} µs server CPU per request  ({:>7.0} requests/s)",
+                LABELS[kind],
+                KINDS[kind],
+                result.cpu[kind] * 1e6,
+                result.throughput[kind]
+            );
+        }
+        println!("  ratios (medians per round; server CPU's middle half of rounds in brackets):");
+        for (((name, target), [q1, cpu, q3]), throughput) in PAIR_NAMES
+            .iter()
+            .zip(result.cpu_ratios)
+            .zip(result.throughput_ratios)
+        {
+            println!(
+                "  {name} server CPU ×{cpu:.3} ({:+.1}%) [×{q1:.2}–×{q3:.2}], throughput {throughput:.3}  {target}",
+                (cpu - 1.0) * 100.0
             );
         }
     }
-    let [auth_over_session, bearer_over_session, session_over_bare] = ratios;
-    println!("Throughput ratios (inverse of the CPU-time ratios, medians per round):");
-    println!(
-        "  (c)/(b) session+auth vs session only: {:.3}  (AuthLayer adds {:+.1}% CPU; target ≤ +5%)",
-        1.0 / auth_over_session,
-        (auth_over_session - 1.0) * 100.0
-    );
-    println!(
-        "  (d)/(b) bearer vs session only:       {:.3}  (target ≥ 0.8)",
-        1.0 / bearer_over_session
-    );
-    println!(
-        "  (b)/(a) session only vs no layers:    {:.3}",
-        1.0 / session_over_bare
-    );
 }

@@ -152,17 +152,16 @@ where
                 (false, token) => authenticate(&authkit, token, session).await,
             };
             let signed_in = user.is_some();
-            match user {
-                Some(user) => request.extensions_mut().insert(user).map(drop),
+            if let Some(user) = user {
+                request.extensions_mut().insert(user);
+            } else {
                 // What the extractors need to answer a request that is not signed in.
-                None => request
-                    .extensions_mut()
-                    .insert(AuthContext {
-                        authkit,
-                        session_layer: has_session || bearer_only,
-                    })
-                    .map(drop),
-            };
+                let session_layer = has_session || bearer_only;
+                request.extensions_mut().insert(AuthContext {
+                    authkit,
+                    session_layer,
+                });
+            }
             let mut response = inner.call(request).await?;
             if signed_in {
                 let headers = response.headers_mut();

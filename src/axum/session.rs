@@ -154,18 +154,17 @@ pub(crate) async fn load(session: &Session) -> Option<AuthSession> {
         Err(err) => return unreadable(session, &err.to_string()).await,
     };
     match revision(&header) {
-        Ok(_) => read_data(session).await.map(|(_, auth)| auth),
+        Ok(_) => read_data(session).await,
         Err(err) => unreadable(session, &err).await,
     }
 }
 
-/// Reads and decodes the session under [`AUTH_SESSION_DATA_KEY`] (and keeps its text).
-async fn read_data(session: &Session) -> Option<(String, AuthSession)> {
+/// Reads and decodes the session under [`AUTH_SESSION_DATA_KEY`].
+async fn read_data(session: &Session) -> Option<AuthSession> {
     let decoded = match session.get_value(AUTH_SESSION_DATA_KEY).await {
-        Ok(Some(serde_json::Value::String(text))) => match serde_json::from_str(&text) {
-            Ok(auth) => Ok((text, auth)),
-            Err(err) => Err(err.to_string()),
-        },
+        Ok(Some(serde_json::Value::String(text))) => {
+            serde_json::from_str(&text).map_err(|err| err.to_string())
+        }
         Ok(Some(_)) => Err("the stored session is not JSON text".to_owned()),
         Ok(None) => Err("the session has a revision but no data".to_owned()),
         Err(err) => Err(err.to_string()),
@@ -270,7 +269,7 @@ pub(crate) async fn load_cached(session: &Session, cache: &SessionCache) -> Opti
     }
     // Boxed: rare, and it keeps the per-request future small.
     Box::pin(async move {
-        let (_, auth) = read_data(session).await?;
+        let auth = read_data(session).await?;
         Some(cache.insert(id, revision, auth))
     })
     .await

@@ -269,6 +269,83 @@ async fn two_instances_racing_on_one_store_both_stay_signed_in() {
     support::assert_contract(&app.emulator);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organization_switch_that_loses_a_refresh_race_switches_with_the_winners_tokens() {
+    let app = TestApp::start().await;
+    let ada = app.user("ada@example.com").await;
+    let acme = app.emulator.create_organization("Acme");
+    let globex = app.emulator.create_organization("Globex");
+    app.emulator.seed_membership(&ada.id, &acme, "admin");
+    app.emulator.seed_membership(&ada.id, &globex, "member");
+    let cookie = app.sign_in_cookie("ada@example.com").await;
+    let before = stored_session(&app.store, &cookie).await.unwrap();
+    // Machine A keeps the default margin, so its fresh token is not refreshed; machine B
+    // refreshes every session it sees (a margin longer than any token's life).
+    let other = AuthKit::builder(app.emulator.client(), CALLBACK)
+        .refresh_margin(Duration::from_secs(24 * 3600))
+        .build()
+        .unwrap();
+    let machine_a = TestServer::builder()
+        .mock_transport()
+        .build(router_with_store(&app.authkit, app.store.clone()))
+        .unwrap();
+    let machine_b = TestServer::builder()
+        .mock_transport()
+        .build(router_with_store(&other, app.store.clone()))
+        .unwrap();
+
+    // A's switch is held up on the way to WorkOS; meanwhile B refreshes the same session and
+    // spends the refresh token A holds, so WorkOS refuses A's switch with invalid_grant.
+    app.emulator.inject_fault(
+        Fault::new("/user_management/authenticate")
+            .delay(Duration::from_millis(200))
+            .times(1),
+    );
+    let header = format!("{SESSION_COOKIE}={cookie}");
+    let switch = machine_a
+        .post("/auth/switch-organization")
+        .add_header("cookie", &header)
+        .form(&[
+            ("organization_id", globex.as_str()),
+            ("return_to", "/account"),
+        ]);
+    let b = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        machine_b
+            .get("/account")
+            .add_header("cookie", &header)
+            .add_header("accept", "application/json")
+            .await
+    };
+    let (switch, b) = tokio::join!(switch, b);
+    b.assert_status_ok();
+
+    // A found B's tokens in the store and switched with them: still signed in, in Globex.
+    switch.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(switch.headers()["location"], "/account");
+    let calls = refresh_calls(&app.emulator);
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert_eq!(calls[0].0, 200, "B's refresh: {calls:?}");
+    assert_eq!(
+        calls[1].1["error"], "invalid_grant",
+        "A's first try: {calls:?}"
+    );
+    assert_eq!(calls[2].0, 200, "A's switch with B's tokens: {calls:?}");
+    let stored = stored_session(&app.store, &cookie).await.unwrap();
+    assert_eq!(stored.organization_id.as_deref(), Some(globex.as_str()));
+    assert!(!stored.refresh_token.ct_eq(&before.refresh_token));
+    let account: Value = machine_a
+        .get("/account")
+        .add_header("cookie", &header)
+        .add_header("accept", "application/json")
+        .await
+        .json();
+    assert_eq!(account["email"], "ada@example.com");
+    assert_eq!(account["organization_id"], globex.as_str());
+    assert_eq!(account["role"], "member");
+    support::assert_contract(&app.emulator);
+}
+
 #[tokio::test]
 async fn a_late_save_of_the_old_tokens_does_not_spend_them_again() {
     let app = expiring_app().await;

@@ -235,17 +235,11 @@ async fn refresh_session(
         }
         Refreshed::Invalid(reason) => {
             // Another request, tab or machine may have refreshed first (refresh tokens are
-            // single use): re-read the store, giving the winner a moment to save its tokens.
-            for wait in RACE_WAITS {
-                tokio::time::sleep(wait).await;
-                if let Some(stored) = reread(session).await
-                    && !stored.refresh_token.ct_eq(&current.refresh_token)
-                {
-                    if stored.expires_at() > now() {
-                        return Some(AuthUser::from_session(stored));
-                    }
-                    break;
-                }
+            // single use): its tokens, once saved, are this session's now.
+            if let Some(stored) = refresh::won_elsewhere(session, &current).await
+                && stored.expires_at() > now()
+            {
+                return Some(AuthUser::from_session(stored));
             }
             tracing::info!(user = %current.user.id, %reason, "session ended at WorkOS; signing out");
             session::clear(session).await;
@@ -256,22 +250,6 @@ async fn refresh_session(
             (current.expires_at() + grace > now()).then(|| AuthUser::from_session(current))
         }
     }
-}
-
-/// Pauses before each re-read of the store after a refused refresh: the winner of a refresh
-/// race saves its tokens right after WorkOS answers it, so a short wait is enough. A session
-/// that really ended pays these (about half a second) once, on the request that signs it out.
-const RACE_WAITS: [Duration; 4] = [
-    Duration::ZERO,
-    Duration::from_millis(50),
-    Duration::from_millis(150),
-    Duration::from_millis(300),
-];
-
-/// Reloads the session record from the store and reads our session from it.
-async fn reread(session: &Session) -> Option<AuthSession> {
-    session.load().await.ok()?;
-    session::load(session).await
 }
 
 /// Users of bearer tokens, fetched once per minute at most.

@@ -109,6 +109,34 @@ pub(crate) async fn refresh(
     result
 }
 
+/// Pauses before each re-read of the store after a refused refresh: the winner of a refresh
+/// race saves its tokens right after WorkOS answers it, so a short wait is enough. A session
+/// that really ended pays these (about half a second) once, on the request that signs it out.
+const RACE_WAITS: [Duration; 4] = [
+    Duration::ZERO,
+    Duration::from_millis(50),
+    Duration::from_millis(150),
+    Duration::from_millis(300),
+];
+
+/// After WorkOS refused `current`'s refresh token: the session another request, tab or machine
+/// stored after spending that token first (refresh tokens are single use), if one appears in
+/// the store within about half a second. `None` means the session really ended.
+pub(crate) async fn won_elsewhere(session: &Session, current: &AuthSession) -> Option<AuthSession> {
+    for wait in RACE_WAITS {
+        tokio::time::sleep(wait).await;
+        if session.load().await.is_err() {
+            continue;
+        }
+        if let Some(stored) = session::load(session).await
+            && !stored.refresh_token.ct_eq(&current.refresh_token)
+        {
+            return Some(stored);
+        }
+    }
+    None
+}
+
 /// Why an exchange of the refresh token failed.
 #[derive(Debug)]
 pub(crate) enum ExchangeError {

@@ -544,7 +544,19 @@ async fn switch_organization(
     let Some(current) = session::load(&session).await else {
         return Redirect::to(&authkit.sign_in_path()).into_response();
     };
-    match refresh::exchange(&authkit, &current, Some(form.organization_id.clone())).await {
+    // The switch spends the session's refresh token, which is single use (this request's own
+    // pass through AuthLayer already joined any refresh of it in this process).
+    let organization = Some(form.organization_id.clone());
+    let mut switched = refresh::exchange(&authkit, &current, organization.clone()).await;
+    if let Err(ExchangeError::Api(err)) = &switched
+        && err.is_invalid_grant()
+        && let Some(stored) = refresh::won_elsewhere(&session, &current).await
+    {
+        // Another request or machine refreshed the session first: switch with its tokens.
+        tracing::debug!("the session was refreshed elsewhere; switching with its tokens");
+        switched = refresh::exchange(&authkit, &stored, organization).await;
+    }
+    match switched {
         Ok(next) => match session::store(&session, &next).await {
             Ok(()) => {
                 tracing::info!(user = %next.user.id, organization = %form.organization_id, "switched organization");

@@ -135,6 +135,52 @@ async fn email_verification_at_the_callback_is_finished_on_its_page() {
 }
 
 #[tokio::test]
+async fn a_step_up_that_outlives_its_code_says_so_and_a_new_sign_in_works() {
+    let app = TestApp::start().await;
+    unverified_user(&app, "ada@example.com").await;
+    let callback = callback_with_step_ups(&app, "ada@example.com", "?return_to=%2Faccount").await;
+    assert_eq!(location(&callback), "/auth/verify-email");
+    let stale = email_code(&app, "ada@example.com");
+
+    // Eleven minutes later the code and its pending sign-in have expired at WorkOS: the right
+    // code can no longer finish it, and the page says to start again (not "wrong code").
+    app.emulator
+        .advance_clock(std::time::Duration::from_secs(11 * 60));
+    let late = app
+        .server
+        .post("/auth/verify-email")
+        .form(&[("code", stale.as_str())])
+        .await;
+    late.assert_status(StatusCode::BAD_REQUEST);
+    assert!(late.text().contains("Sign-in expired"), "{}", late.text());
+    assert!(late.text().contains("Start again to get a new code"));
+    assert!(!late.text().contains("not right"));
+    assert!(
+        late.text().contains("href=\"/auth/login\""),
+        "{}",
+        late.text()
+    );
+    assert_signed_out(&app).await;
+    let over = app.server.get("/auth/verify-email").await;
+    assert!(over.text().contains("Sign-in expired"));
+
+    // Signing in again sends a new code, which finishes the sign-in.
+    let again = callback_with_step_ups(&app, "ada@example.com", "?return_to=%2Faccount").await;
+    assert_eq!(location(&again), "/auth/verify-email");
+    let fresh = email_code(&app, "ada@example.com");
+    assert_ne!(fresh, stale);
+    let done = app
+        .server
+        .post("/auth/verify-email")
+        .form(&[("code", fresh.as_str())])
+        .await;
+    done.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&done), "/account");
+    assert_eq!(account(&app).await["email"], "ada@example.com");
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
 async fn an_mfa_challenge_is_answered_with_a_totp_code() {
     let app = TestApp::start().await;
     let ada = app.user("ada@example.com").await;

@@ -151,6 +151,20 @@ async fn settle(
     let outcome = match result {
         Ok(auth) => finish_sign_in(authkit, session, auth, step.return_to.clone()).await,
         Err(err) if err.is_step_up() => begin(authkit, session, err, step.return_to.clone()).await,
+        Err(err) if is_expired(&err) => {
+            // No code can finish this sign-in any more: say so, rather than "wrong code".
+            tracing::info!(
+                code = err.code(),
+                "a step-up expired at WorkOS; the sign-in must start again"
+            );
+            let _ = session.remove_value(STEP_UP_KEY).await;
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "Sign-in expired",
+                "This sign-in took too long and its code has expired. Start again to get a new code.",
+                &authkit.sign_in_path(),
+            );
+        }
         Err(err) if is_wrong_code(&err) && step.attempts + 1 < MAX_ATTEMPTS => {
             step.attempts += 1;
             let _ = session.insert(STEP_UP_KEY, &step).await;
@@ -187,8 +201,19 @@ async fn settle(
 fn is_wrong_code(err: &Error) -> bool {
     matches!(
         err.code(),
+        Some("invalid_one_time_code" | "email_verification_code_incorrect")
+    )
+}
+
+/// The code, or the pending authentication it belongs to, has expired at WorkOS (both last
+/// about ten minutes): only a new sign-in can get a new one.
+fn is_expired(err: &Error) -> bool {
+    matches!(
+        err.code(),
         Some(
-            "invalid_one_time_code" | "email_verification_code_incorrect" | "one_time_code_expired"
+            "one_time_code_expired"
+                | "email_verification_code_expired"
+                | "invalid_pending_authentication_token"
         )
     )
 }

@@ -38,6 +38,11 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+/// The README's examples, compiled (and the runnable ones run) as doc tests.
+#[cfg(all(doctest, feature = "emulator", feature = "axum"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
+
 #[macro_use]
 mod macros;
 

@@ -33,6 +33,22 @@ fn refresh_calls(emulator: &Emulator) -> Vec<(u16, Value)> {
         .collect()
 }
 
+/// Two "machines" on the app's session store: A serves with the app's AuthKit, B with an
+/// AuthKit of its own (its own single-flight map) that refreshes within `margin` of expiry.
+fn two_machines(app: &TestApp, margin: Duration) -> (TestServer, TestServer, AuthKit) {
+    let other = AuthKit::builder(app.emulator.client(), CALLBACK)
+        .refresh_margin(margin)
+        .build()
+        .unwrap();
+    let machine = |authkit: &AuthKit| {
+        TestServer::builder()
+            .mock_transport()
+            .build(router_with_store(authkit, app.store.clone()))
+            .unwrap()
+    };
+    (machine(&app.authkit), machine(&other), other)
+}
+
 async fn expiring_app() -> TestApp {
     TestApp::start_with(Emulator::builder().access_token_ttl(TTL), |b| {
         b.refresh_margin(MARGIN)
@@ -200,19 +216,7 @@ async fn two_instances_racing_on_one_store_both_stay_signed_in() {
     let app = expiring_app().await;
     app.user("ada@example.com").await;
     let cookie = app.sign_in_cookie("ada@example.com").await;
-    // A second "machine": its own AuthKit (own single-flight map), the same session store.
-    let other = AuthKit::builder(app.emulator.client(), CALLBACK)
-        .refresh_margin(MARGIN)
-        .build()
-        .unwrap();
-    let machine_a = TestServer::builder()
-        .mock_transport()
-        .build(router_with_store(&app.authkit, app.store.clone()))
-        .unwrap();
-    let machine_b = TestServer::builder()
-        .mock_transport()
-        .build(router_with_store(&other, app.store.clone()))
-        .unwrap();
+    let (machine_a, machine_b, other) = two_machines(&app, MARGIN);
     tokio::time::sleep(UNTIL_EXPIRING).await;
 
     // Machine A's refresh is held up on the way to WorkOS; meanwhile machine B, serving a slow
@@ -272,27 +276,12 @@ async fn two_instances_racing_on_one_store_both_stay_signed_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_organization_switch_that_loses_a_refresh_race_switches_with_the_winners_tokens() {
     let app = TestApp::start().await;
-    let ada = app.user("ada@example.com").await;
-    let acme = app.emulator.create_organization("Acme");
-    let globex = app.emulator.create_organization("Globex");
-    app.emulator.seed_membership(&ada.id, &acme, "admin");
-    app.emulator.seed_membership(&ada.id, &globex, "member");
+    let (_, _acme, globex) = app.member_of_acme_and_globex("ada@example.com").await;
     let cookie = app.sign_in_cookie("ada@example.com").await;
     let before = stored_session(&app.store, &cookie).await.unwrap();
     // Machine A keeps the default margin, so its fresh token is not refreshed; machine B
     // refreshes every session it sees (a margin longer than any token's life).
-    let other = AuthKit::builder(app.emulator.client(), CALLBACK)
-        .refresh_margin(Duration::from_secs(24 * 3600))
-        .build()
-        .unwrap();
-    let machine_a = TestServer::builder()
-        .mock_transport()
-        .build(router_with_store(&app.authkit, app.store.clone()))
-        .unwrap();
-    let machine_b = TestServer::builder()
-        .mock_transport()
-        .build(router_with_store(&other, app.store.clone()))
-        .unwrap();
+    let (machine_a, machine_b, _) = two_machines(&app, Duration::from_secs(24 * 3600));
 
     // A's switch is held up on the way to WorkOS; meanwhile B refreshes the same session and
     // spends the refresh token A holds, so WorkOS refuses A's switch with invalid_grant.

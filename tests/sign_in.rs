@@ -102,11 +102,7 @@ async fn an_expiring_token_is_refreshed_and_the_old_refresh_token_dies() {
 #[tokio::test]
 async fn switching_organization_rescopes_the_session() {
     let app = TestApp::start().await;
-    let ada = app.user("ada@example.com").await;
-    let acme = app.emulator.create_organization("Acme");
-    let globex = app.emulator.create_organization("Globex");
-    app.emulator.seed_membership(&ada.id, &acme, "admin");
-    app.emulator.seed_membership(&ada.id, &globex, "member");
+    let (_, acme, globex) = app.member_of_acme_and_globex("ada@example.com").await;
 
     let authorize = app.start_sign_in(&format!("?organization_id={acme}")).await;
     let callback = app

@@ -217,11 +217,7 @@ async fn an_mfa_challenge_is_answered_with_a_totp_code() {
 #[tokio::test]
 async fn a_member_of_several_organizations_chooses_one() {
     let app = TestApp::start().await;
-    let ada = app.user("ada@example.com").await;
-    let acme = app.emulator.create_organization("Acme");
-    let globex = app.emulator.create_organization("Globex");
-    app.emulator.seed_membership(&ada.id, &acme, "admin");
-    app.emulator.seed_membership(&ada.id, &globex, "member");
+    let (_, _acme, globex) = app.member_of_acme_and_globex("ada@example.com").await;
 
     let callback = callback_with_step_ups(&app, "ada@example.com", "").await;
     callback.assert_status(StatusCode::SEE_OTHER);

@@ -157,13 +157,13 @@ async fn settle(
                 code = err.code(),
                 "a step-up expired at WorkOS; the sign-in must start again"
             );
-            let _ = session.remove_value(STEP_UP_KEY).await;
-            return pages::error(
-                StatusCode::BAD_REQUEST,
+            return end(
+                authkit,
+                session,
                 "Sign-in expired",
                 "This sign-in took too long and its code has expired. Start again to get a new code.",
-                &authkit.sign_in_path(),
-            );
+            )
+            .await;
         }
         Err(err) if is_wrong_code(&err) && step.attempts + 1 < MAX_ATTEMPTS => {
             step.attempts += 1;
@@ -182,13 +182,13 @@ async fn settle(
         }
         Err(err) if is_wrong_code(&err) => {
             tracing::info!("too many wrong step-up codes; the sign-in must start again");
-            let _ = session.remove_value(STEP_UP_KEY).await;
-            return pages::error(
-                StatusCode::BAD_REQUEST,
+            return end(
+                authkit,
+                session,
                 "Too many attempts",
                 "Too many wrong codes were entered. Start signing in again.",
-                &authkit.sign_in_path(),
-            );
+            )
+            .await;
         }
         Err(err) => {
             let _ = session.remove_value(STEP_UP_KEY).await;
@@ -196,6 +196,17 @@ async fn settle(
         }
     };
     outcome.unwrap_or_else(|err| callback_error(authkit, err))
+}
+
+/// Ends the step-up: the sign-in must start again, as the page (400) says.
+async fn end(authkit: &AuthKit, session: &Session, title: &str, message: &str) -> Response {
+    let _ = session.remove_value(STEP_UP_KEY).await;
+    pages::error(
+        StatusCode::BAD_REQUEST,
+        title,
+        message,
+        &authkit.sign_in_path(),
+    )
 }
 
 fn is_wrong_code(err: &Error) -> bool {

@@ -167,6 +167,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A verified user who is an admin of Acme and a member of Globex; returns the user and
+    /// the two organization ids.
+    pub async fn member_of_acme_and_globex(&self, email: &str) -> (User, String, String) {
+        let user = self.user(email).await;
+        let acme = self.emulator.create_organization("Acme");
+        let globex = self.emulator.create_organization("Globex");
+        self.emulator.seed_membership(&user.id, &acme, "admin");
+        self.emulator.seed_membership(&user.id, &globex, "member");
+        (user, acme, globex)
+    }
+
     /// `GET /auth/login?...`: the redirect to the emulator.
     pub async fn start_sign_in(&self, query: &str) -> String {
         let response = self.server.get(&format!("/auth/login{query}")).await;

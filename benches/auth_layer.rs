@@ -32,7 +32,7 @@
 //! every kind in a rotated order). Targets: (c) costs ≤ 5% more server CPU than (b); (d) has
 //! ≥ 0.8× the throughput of (b).
 //!
-//! Run with `cargo bench --all-features --bench auth_layer`; `AUTH_LAYER_ONLY=served` (or
+//! Run with `cargo bench --features testing --bench auth_layer`; `AUTH_LAYER_ONLY=served` (or
 //! `in_process`) runs one half.
 
 use std::hint::black_box;
@@ -41,11 +41,11 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use authkit_axum::emulator::Emulator;
 use authkit_axum::tower_sessions::session::{Id, Record};
 use authkit_axum::tower_sessions::{MemoryStore, Session, SessionStore};
 use authkit_axum::user_management::{AuthenticateWithPassword, CreateUser};
 use authkit_axum::{AuthKit, AuthLayer, AuthUser, SESSION_COOKIE};
+use authkit_emulator::Emulator;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -131,10 +131,10 @@ impl Setup {
             .start()
             .await
             .expect("the emulator starts");
-        let authkit = AuthKit::builder(emulator.client(), CALLBACK)
+        let authkit = AuthKit::builder(authkit_axum::testing::emulator_client(&emulator), CALLBACK)
             .build()
             .expect("a valid configuration");
-        let um = emulator.client().user_management();
+        let um = authkit_axum::testing::emulator_client(&emulator).user_management();
         um.create_user(
             CreateUser::new(EMAIL)
                 .password(PASSWORD)

@@ -2,14 +2,14 @@
 //! the same GET made by hand (same headers, same decoding into `User`), both against the
 //! emulator on loopback. Prints the ratio client / bare at the end; the target is < 1.05.
 //!
-//! Run with `cargo bench --all-features --bench client_overhead`.
+//! Run with `cargo bench --features testing --bench client_overhead`.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use authkit_axum::Client;
-use authkit_axum::emulator::Emulator;
 use authkit_axum::user_management::{CreateUser, User};
+use authkit_emulator::Emulator;
 use std::hint::black_box;
 
 use criterion::Criterion;
@@ -30,7 +30,7 @@ impl Setup {
     fn new(rt: &Runtime) -> Setup {
         rt.block_on(async {
             let emulator = Emulator::start().await.expect("the emulator starts");
-            let client = emulator.client();
+            let client = authkit_axum::testing::emulator_client(&emulator);
             let user = client
                 .user_management()
                 .create_user(CreateUser::new("bench@example.com").first_name("Bench"))

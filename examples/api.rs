@@ -1,19 +1,19 @@
 //! A JSON API protected by WorkOS access tokens: clients send `Authorization: Bearer <token>`.
 //!
 //! ```text
-//! cargo run --example api --features emulator
+//! cargo run --example api
 //! ```
 //!
-//! Without `WORKOS_API_KEY` and `WORKOS_CLIENT_ID` it starts the embedded WorkOS emulator
+//! Without `WORKOS_API_KEY` and `WORKOS_CLIENT_ID` it starts the local WorkOS emulator (the `authkit-emulator` crate)
 //! (port 4100, or `EMULATOR_PORT`) and prints a `curl` command with a fresh access token. With
 //! them (and `WORKOS_REDIRECT_URI`, optionally `WORKOS_BASE_URL`) it verifies tokens issued by
 //! that WorkOS. `PORT` (default 3001) changes the API's port.
 
 use std::error::Error;
 
-use authkit_axum::emulator::{Emulator, SeedUser};
 use authkit_axum::user_management::AuthenticateWithPassword;
-use authkit_axum::{AuthKit, AuthLayer, AuthSource, AuthUser, Unauthenticated};
+use authkit_axum::{AuthKit, AuthLayer, AuthSource, AuthUser, Client, Unauthenticated};
+use authkit_emulator::{Emulator, SeedUser};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -77,8 +77,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
             .await
             .map_err(|e| format!("{e}; choose another port with EMULATOR_PORT=<port>"))?;
         // What a client app does after signing the user in: it holds an access token.
-        let auth = emulator
-            .client()
+        let auth = emulator_client(&emulator)?
             .user_management()
             .authenticate_with_password(AuthenticateWithPassword::new(DEMO_EMAIL, DEMO_PASSWORD))
             .await?;
@@ -92,7 +91,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
             auth.access_token.expose_secret()
         );
         println!("and without a token (401):\n  curl -i {api_url}/api/me");
-        let builder = AuthKit::builder(emulator.client(), format!("{api_url}/auth/callback"));
+        let builder = AuthKit::builder(
+            emulator_client(&emulator)?,
+            format!("{api_url}/auth/callback"),
+        );
         (builder, Some(emulator))
     };
     // An API never redirects to a sign-in page.
@@ -119,4 +121,14 @@ fn port_from_env(name: &str, default: u16) -> Result<u16, String> {
             format!("{name}={value:?} is not a port number: use e.g. {name}={default}")
         }),
     }
+}
+
+/// A WorkOS client pointed at the emulator: the same `Client` an app builds for WorkOS, with
+/// the emulator's base URL, API key and client id.
+fn emulator_client(emulator: &Emulator) -> Result<Client, authkit_axum::ConfigError> {
+    Client::builder()
+        .base_url(emulator.base_url())
+        .api_key(emulator.api_key())
+        .client_id(emulator.client_id())
+        .build()
 }

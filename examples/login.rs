@@ -2,11 +2,11 @@
 //! switcher, and a protected JSON endpoint.
 //!
 //! ```text
-//! cargo run --example login --features emulator
+//! cargo run --example login
 //! ```
 //!
 //! Then open <http://localhost:3000>. Without `WORKOS_API_KEY` and `WORKOS_CLIENT_ID` the app
-//! starts the embedded WorkOS emulator (port 4100, or `EMULATOR_PORT`) with demo users, printed
+//! starts the local WorkOS emulator (the `authkit-emulator` crate) (port 4100, or `EMULATOR_PORT`) with demo users, printed
 //! at startup. With them (and `WORKOS_REDIRECT_URI`, optionally `WORKOS_BASE_URL`) it signs in
 //! against that WorkOS instead: in its dashboard, register `WORKOS_REDIRECT_URI` (e.g.
 //! `http://localhost:3000/auth/callback`) as a redirect URI, `http://localhost:3000/auth/login`
@@ -16,10 +16,10 @@
 use std::error::Error;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use authkit_axum::emulator::{Emulator, EmulatorError, SeedUser};
 use authkit_axum::tower_sessions::MemoryStore;
 use authkit_axum::user_management::ListOrganizationMemberships;
-use authkit_axum::{AuthKit, AuthUser};
+use authkit_axum::{AuthKit, AuthUser, Client};
+use authkit_emulator::{Emulator, EmulatorError, SeedUser};
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
@@ -301,9 +301,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
         let emulator = demo_emulator(emulator_port)
             .await
             .map_err(|e| format!("{e}; choose another port with EMULATOR_PORT=<port>"))?;
-        let authkit = AuthKit::builder(emulator.client(), format!("{app_url}/auth/callback"))
-            .after_sign_in("/account")
-            .build()?;
+        let authkit = AuthKit::builder(
+            emulator_client(&emulator)?,
+            format!("{app_url}/auth/callback"),
+        )
+        .after_sign_in("/account")
+        .build()?;
         print_demo(&emulator, &app_url);
         (authkit, Some(emulator))
     };
@@ -353,4 +356,14 @@ fn print_demo(emulator: &Emulator, app_url: &str) {
     println!();
     println!("  Open {app_url} and sign in.");
     println!("{rule}");
+}
+
+/// A WorkOS client pointed at the emulator: the same `Client` an app builds for WorkOS, with
+/// the emulator's base URL, API key and client id.
+fn emulator_client(emulator: &Emulator) -> Result<Client, authkit_axum::ConfigError> {
+    Client::builder()
+        .base_url(emulator.base_url())
+        .api_key(emulator.api_key())
+        .client_id(emulator.client_id())
+        .build()
 }

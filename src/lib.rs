@@ -9,15 +9,16 @@
 //! - `AuthKit`, `AuthLayer`, `AuthUser` (feature `axum`): sign-in routes, a tower layer
 //!   that authenticates each request from its session (refreshing tokens before they expire)
 //!   or its bearer token, and extractors for handlers.
-//! - `emulator` (feature `emulator`): an in-process WorkOS for development and tests, with a
-//!   hosted sign-in page, an outbox for emails, RS256 tokens and fault injection.
+//! - [`testing`]: helpers for your tests: a signed-in session cookie without a browser, and
+//!   (feature `testing`) a [`Client`] pointed at the [`authkit-emulator`](https://docs.rs/authkit-emulator),
+//!   a local WorkOS with a hosted sign-in page, an outbox for emails, RS256 tokens and faults.
 //!
 //! ## Feature flags
 //!
 //! | Feature | Default | What it adds |
 //! |---|---|---|
 //! | `axum` | yes | The Axum integration: `AuthKit`, its router, `AuthLayer`, `AuthUser`, tower-sessions |
-//! | `emulator` | no | The embedded WorkOS emulator (development and tests only) |
+//! | `testing` | no | [`testing::emulator_client`]: a `Client` for an `authkit_emulator::Emulator` |
 //! | `redis` | no | A Redis session store, for apps running on several machines |
 //!
 //! Without default features only the client is compiled (reqwest, serde, tokio timers).
@@ -32,14 +33,14 @@
 //! | `WORKOS_REDIRECT_URI` | `AuthKit::from_env` | The callback URL registered in the WorkOS dashboard |
 //!
 #![cfg_attr(
-    all(feature = "emulator", feature = "axum"),
+    all(feature = "testing", feature = "axum"),
     doc = include_str!("../docs/tutorial.md")
 )]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 /// The README's examples, compiled (and the runnable ones run) as doc tests.
-#[cfg(all(doctest, feature = "emulator", feature = "axum"))]
+#[cfg(all(doctest, feature = "testing", feature = "axum"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
 
@@ -52,8 +53,8 @@ mod client;
 mod secret;
 pub mod user_management;
 
-#[cfg(feature = "emulator")]
-pub mod emulator;
+#[cfg(any(feature = "axum", feature = "testing"))]
+pub mod testing;
 
 pub use client::{
     ApiError, Client, ClientBuilder, ConfigError, DEFAULT_BASE_URL, EmailVerificationRequired,

@@ -2,18 +2,17 @@
 //! sign-in [router](AuthKit::router), the [`AuthLayer`] that authenticates requests, and the
 //! [`AuthUser`] extractor.
 
-mod claims;
-mod config;
-mod extract;
-mod layer;
-mod pages;
-mod refresh;
-mod return_to;
-mod router;
-mod session;
-mod stepup;
-pub mod testing;
-mod verifier;
+pub(crate) mod claims;
+pub(crate) mod config;
+pub(crate) mod extract;
+pub(crate) mod layer;
+pub(crate) mod pages;
+pub(crate) mod refresh;
+pub(crate) mod return_to;
+pub(crate) mod router;
+pub(crate) mod session;
+pub(crate) mod stepup;
+pub(crate) mod verifier;
 
 pub use claims::{AccessTokenClaims, Actor};
 pub use config::{

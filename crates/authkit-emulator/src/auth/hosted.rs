@@ -1,0 +1,981 @@
+//! The hosted sign-in page behind `GET /user_management/authorize`: what AuthKit shows the
+//! browser, emulated. Email + password sign-in, sign-up, then the step-ups the user needs
+//! (email verification, TOTP, organization choice), each its own screen; at the end a 303
+//! back to `redirect_uri?code=...&state=...` with a code the `authorization_code` grant
+//! exchanges.
+//!
+//! The multi-step state lives in the form (hidden fields and an opaque server-side flow id),
+//! never in a cookie: the app and the emulator usually share one cookie jar on localhost.
+//! The forms post to `/__emulator/authorize/*`, away from WorkOS's own paths.
+
+// The helpers' `Err` is the answer itself (an error page or redirect), made once per request.
+#![allow(clippy::result_large_err)]
+
+use axum::Router;
+use axum::extract::{Form, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+use url::Url;
+
+use super::hosted_html::{self as html, Message, SignUpValues};
+use super::{AuthCodeRec, FactorRec, totp_verify};
+use crate::outbox::{Email, EmailKind};
+use crate::store::{self, EmailVerificationRec, MembershipRec, Record, Store, UserRec};
+use crate::{Emulator, SharedState};
+
+/// How long a sign-in on the hosted page may take, and how long its codes live.
+const FLOW_TTL: time::Duration = time::Duration::minutes(10);
+/// Wrong codes allowed in one flow before it is ended.
+const MAX_FAILED_ATTEMPTS: u32 = 10;
+
+pub(crate) fn routes() -> Router<SharedState> {
+    Router::new()
+        .route("/user_management/authorize", get(authorize))
+        .route(html::SIGN_IN_PATH, post(sign_in))
+        .route(html::SIGN_UP_PATH, post(sign_up))
+        .route(html::VERIFY_EMAIL_PATH, post(verify_email))
+        .route(html::RESEND_PATH, post(resend_code))
+        .route(html::TOTP_PATH, post(totp))
+        .route(html::ORGANIZATION_PATH, post(choose_organization))
+        .route(html::CANCEL_PATH, post(cancel))
+}
+
+/// The authorization request, as given to `GET /user_management/authorize` and carried in
+/// the forms' hidden fields.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuthorizeRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub response_type: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub organization_id: Option<String>,
+    pub invitation_token: Option<String>,
+    pub login_hint: Option<String>,
+    pub screen_hint: Option<String>,
+    pub provider: Option<String>,
+    pub connection_id: Option<String>,
+}
+
+impl AuthorizeRequest {
+    /// From query or form pairs; the first occurrence of a name wins, empty values are absent.
+    fn from_pairs(pairs: &Fields) -> Self {
+        let opt = |name: &str| pairs.get(name).map(str::to_owned);
+        AuthorizeRequest {
+            client_id: pairs.get("client_id").unwrap_or_default().to_owned(),
+            redirect_uri: pairs.get("redirect_uri").unwrap_or_default().to_owned(),
+            response_type: opt("response_type"),
+            state: opt("state"),
+            code_challenge: opt("code_challenge"),
+            code_challenge_method: opt("code_challenge_method"),
+            organization_id: opt("organization_id"),
+            invitation_token: opt("invitation_token"),
+            login_hint: opt("login_hint"),
+            screen_hint: opt("screen_hint"),
+            provider: opt("provider"),
+            connection_id: opt("connection_id"),
+        }
+    }
+
+    /// The `GET /user_management/authorize` URL (path and query) of this request, with
+    /// another screen hint: for the sign-in/sign-up links and "Start again".
+    fn authorize_link(&self, screen_hint: Option<&str>) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", &self.client_id);
+        q.append_pair("redirect_uri", &self.redirect_uri);
+        q.append_pair("response_type", "code");
+        let optional = [
+            ("provider", &self.provider),
+            ("connection_id", &self.connection_id),
+            ("organization_id", &self.organization_id),
+            ("state", &self.state),
+            ("login_hint", &self.login_hint),
+            ("invitation_token", &self.invitation_token),
+            ("code_challenge", &self.code_challenge),
+        ];
+        for (name, value) in optional {
+            if let Some(value) = value {
+                q.append_pair(name, value);
+            }
+        }
+        if self.code_challenge.is_some() {
+            q.append_pair("code_challenge_method", "S256");
+        }
+        if let Some(hint) = screen_hint {
+            q.append_pair("screen_hint", hint);
+        }
+        format!("/user_management/authorize?{}", q.finish())
+    }
+
+    /// `redirect_uri` with these query parameters added (and `state`, when given).
+    fn redirect_with(&self, params: &[(&str, &str)]) -> String {
+        match Url::parse(&self.redirect_uri) {
+            Ok(mut url) => {
+                {
+                    let mut q = url.query_pairs_mut();
+                    for (name, value) in params {
+                        q.append_pair(name, value);
+                    }
+                    if let Some(state) = &self.state {
+                        q.append_pair("state", state);
+                    }
+                }
+                url.into()
+            }
+            // Unreachable for a validated request; keep the original rather than panic.
+            Err(_) => self.redirect_uri.clone(),
+        }
+    }
+}
+
+/// A sign-in in progress on the hosted page, after the password (or sign-up) step. Its id
+/// travels in the forms as `flow`.
+#[derive(Debug, Clone)]
+pub(crate) struct FlowRec {
+    pub id: String,
+    pub request: AuthorizeRequest,
+    pub user_id: String,
+    /// The email verification sent for this flow, if any.
+    pub email_verification_id: Option<String>,
+    /// Whether the TOTP step passed.
+    pub mfa_passed: bool,
+    /// The organization requested or chosen.
+    pub organization_id: Option<String>,
+    pub failed_attempts: u32,
+    pub expires_at: OffsetDateTime,
+}
+
+impl Record for FlowRec {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// Form or query fields, in order.
+struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn from_query(query: Option<&str>) -> Self {
+        Fields(
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first non-empty value of `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTML answer.
+fn html_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, Html(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+fn error_page(status: StatusCode, title: &str, message: &str, restart: Option<&str>) -> Response {
+    html_response(status, html::error_page(title, message, restart))
+}
+
+/// A redirect to `location` (302 answers the GET, as WorkOS; 303 answers a form post).
+fn redirect(status: StatusCode, location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            let mut response = status.into_response();
+            response.headers_mut().insert(header::LOCATION, value);
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(_) => error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid redirect",
+            "The redirect URL cannot be sent as a header.",
+            None,
+        ),
+    }
+}
+
+/// Checks an authorization request. Problems with `client_id` or `redirect_uri` are a 400
+/// page (never a redirect to an unchecked URL); other problems go back to `redirect_uri`
+/// with `error` (302 from the GET, 303 from a form), as OAuth does.
+fn validate(
+    state: &SharedState,
+    mut req: AuthorizeRequest,
+    from_get: bool,
+) -> Result<AuthorizeRequest, Response> {
+    let bad = |message: String| {
+        error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid sign-in request",
+            &message,
+            None,
+        )
+    };
+    if req.client_id.is_empty() {
+        return Err(bad(
+            "The client_id parameter is missing. Build the URL with get_authorization_url.".into(),
+        ));
+    }
+    let expected = state.config.client_id.as_bytes();
+    if !bool::from(req.client_id.as_bytes().ct_eq(expected)) {
+        return Err(bad(format!(
+            "Unknown client_id '{}'. This emulator's client id is '{}'.",
+            req.client_id, state.config.client_id
+        )));
+    }
+    if req.redirect_uri.is_empty() {
+        return Err(bad("The redirect_uri parameter is missing.".into()));
+    }
+    match Url::parse(&req.redirect_uri) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            req.redirect_uri = url.into();
+        }
+        _ => {
+            return Err(bad(format!(
+                "The redirect_uri '{}' is not an absolute http(s) URL.",
+                req.redirect_uri
+            )));
+        }
+    }
+    let status = if from_get {
+        StatusCode::FOUND
+    } else {
+        StatusCode::SEE_OTHER
+    };
+    let oauth_error = |req: &AuthorizeRequest, error: &str, description: &str| {
+        redirect(
+            status,
+            &req.redirect_with(&[("error", error), ("error_description", description)]),
+        )
+    };
+    if from_get && req.response_type.as_deref() != Some("code") {
+        return Err(oauth_error(
+            &req,
+            "unsupported_response_type",
+            "response_type must be 'code'.",
+        ));
+    }
+    if req.code_challenge.is_some() {
+        let method_ok = !from_get || req.code_challenge_method.as_deref() == Some("S256");
+        if !method_ok {
+            return Err(oauth_error(
+                &req,
+                "invalid_request",
+                "code_challenge_method must be 'S256' when a code_challenge is given.",
+            ));
+        }
+    }
+    if let Some(org) = &req.organization_id
+        && state.store().organizations.get(org).is_none()
+    {
+        let description = format!("Organization not found: '{org}'.");
+        return Err(oauth_error(&req, "invalid_request", &description));
+    }
+    Ok(req)
+}
+
+/// A note for a provider or connection the emulator cannot run.
+fn selector_note(req: &AuthorizeRequest) -> Option<Message> {
+    if let Some(provider) = req.provider.as_deref().filter(|p| *p != "authkit") {
+        return Some(Message::Info(format!(
+            "The emulator does not sign in with {provider}: use an email address and password instead."
+        )));
+    }
+    req.connection_id.as_ref().map(|_| {
+        Message::Info(
+            "The emulator does not run SSO connections: use an email address and password instead."
+                .into(),
+        )
+    })
+}
+
+/// `GET /user_management/authorize`: the sign-in (or, with `screen_hint=sign-up`, sign-up) screen.
+async fn authorize(State(state): State<SharedState>, RawQuery(query): RawQuery) -> Response {
+    let fields = Fields::from_query(query.as_deref());
+    let req = match validate(&state, AuthorizeRequest::from_pairs(&fields), true) {
+        Ok(req) => req,
+        Err(response) => return response,
+    };
+    let note = selector_note(&req);
+    let email = req.login_hint.clone().unwrap_or_default();
+    let body = if req.screen_hint.as_deref() == Some("sign-up") {
+        let values = SignUpValues {
+            email: &email,
+            ..SignUpValues::default()
+        };
+        html::sign_up(
+            &req,
+            &values,
+            note.as_ref(),
+            &req.authorize_link(Some("sign-in")),
+        )
+    } else {
+        html::sign_in(
+            &req,
+            &email,
+            note.as_ref(),
+            &req.authorize_link(Some("sign-up")),
+        )
+    };
+    html_response(StatusCode::OK, body)
+}
+
+/// Validates the request carried by a form.
+fn form_request(state: &SharedState, fields: &Fields) -> Result<AuthorizeRequest, Response> {
+    validate(state, AuthorizeRequest::from_pairs(fields), false)
+}
+
+/// Starts a flow for `user_id` and shows its first step.
+fn start_flow(state: &SharedState, req: AuthorizeRequest, user_id: String) -> Response {
+    let flow = FlowRec {
+        id: store::random_token(32),
+        organization_id: req.organization_id.clone(),
+        request: req,
+        user_id,
+        email_verification_id: None,
+        mfa_passed: false,
+        failed_attempts: 0,
+        expires_at: state.now() + FLOW_TTL,
+    };
+    let id = flow.id.clone();
+    state.store().auth.hosted_flows.insert(flow);
+    advance(state, &id, None)
+}
+
+/// `POST /__emulator/authorize/sign-in`: checks the password.
+async fn sign_in(
+    State(state): State<SharedState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = Fields(pairs);
+    let req = match form_request(&state, &fields) {
+        Ok(req) => req,
+        Err(response) => return response,
+    };
+    let email = fields.get("email").unwrap_or_default().trim().to_owned();
+    let password = fields.get("password").unwrap_or_default();
+    let sign_up_link = req.authorize_link(Some("sign-up"));
+    let again = |message: &str| {
+        html_response(
+            StatusCode::BAD_REQUEST,
+            html::sign_in(
+                &req,
+                &email,
+                Some(&Message::Error(message.to_owned())),
+                &sign_up_link,
+            ),
+        )
+    };
+    let user_id = {
+        let store = state.store();
+        let user = store
+            .users
+            .find(|u| u.email.eq_ignore_ascii_case(&email))
+            .filter(|u| {
+                u.password
+                    .as_deref()
+                    .is_some_and(|p| bool::from(p.as_bytes().ct_eq(password.as_bytes())))
+            });
+        let Some(user) = user else {
+            tracing::debug!("emulator hosted page: incorrect email or password");
+            return again("Incorrect email or password.");
+        };
+        if let Some(org) = &req.organization_id
+            && req.invitation_token.is_none()
+            && active_memberships(&store, &user.id)
+                .iter()
+                .all(|m| &m.organization_id != org)
+        {
+            return again(
+                "This account is not a member of the organization you are signing in to.",
+            );
+        }
+        user.id.clone()
+    };
+    start_flow(&state, req, user_id)
+}
+
+/// `POST /__emulator/authorize/sign-up`: creates the user (email unverified).
+async fn sign_up(
+    State(state): State<SharedState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = Fields(pairs);
+    let req = match form_request(&state, &fields) {
+        Ok(req) => req,
+        Err(response) => return response,
+    };
+    let email = fields.get("email").unwrap_or_default().trim();
+    let password = fields.get("password").unwrap_or_default();
+    let first_name = fields.get("first_name").unwrap_or_default().trim();
+    let last_name = fields.get("last_name").unwrap_or_default().trim();
+    let values = SignUpValues {
+        email,
+        first_name,
+        last_name,
+    };
+    let again = |message: &str| {
+        html_response(
+            StatusCode::BAD_REQUEST,
+            html::sign_up(
+                &req,
+                &values,
+                Some(&Message::Error(message.to_owned())),
+                &req.authorize_link(Some("sign-in")),
+            ),
+        )
+    };
+    if !valid_email(email) {
+        return again("Enter a valid email address, like name@example.com.");
+    }
+    if password.chars().count() < 8 {
+        return again("Passwords must be at least 8 characters long.");
+    }
+    let user_id = {
+        let mut store = state.store();
+        if store
+            .users
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .is_some()
+        {
+            return again("An account with this email address already exists. Sign in instead.");
+        }
+        let mut user = UserRec::new(email, state.now());
+        user.password = Some(password.to_owned());
+        user.first_name = Some(first_name.to_owned()).filter(|n| !n.is_empty());
+        user.last_name = Some(last_name.to_owned()).filter(|n| !n.is_empty());
+        let id = user.id.clone();
+        store.users.insert(user);
+        tracing::info!(user_id = %id, "emulator hosted page: user signed up");
+        id
+    };
+    start_flow(&state, req, user_id)
+}
+
+/// Something shaped like name@example.com.
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !email.chars().any(char::is_whitespace)
+}
+
+fn active_memberships<'a>(store: &'a Store, user_id: &str) -> Vec<&'a MembershipRec> {
+    store
+        .memberships
+        .iter()
+        .filter(|m| m.user_id == user_id && m.status == "active")
+        .collect()
+}
+
+fn user_factors<'a>(store: &'a Store, user_id: &str) -> Vec<&'a FactorRec> {
+    store
+        .auth
+        .factors
+        .iter()
+        .filter(|f| f.user_id == user_id)
+        .collect()
+}
+
+/// Looks up the flow a form names. An unknown or expired flow is an error page with a link
+/// to start again (built from the form's hidden fields when they are valid).
+fn load_flow(state: &SharedState, fields: &Fields) -> Result<FlowRec, Response> {
+    let restart = || {
+        form_request(state, fields)
+            .ok()
+            .map(|req| req.authorize_link(None))
+    };
+    let id = fields.get("flow").unwrap_or_default();
+    let mut store = state.store();
+    let Some(flow) = store.auth.hosted_flows.get(id).cloned() else {
+        drop(store);
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in not found",
+            "This sign-in is no longer valid: it was completed, cancelled or has expired. Start again from your app.",
+            restart().as_deref(),
+        ));
+    };
+    if state.now() >= flow.expires_at {
+        store.auth.hosted_flows.remove(id);
+        drop(store);
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in expired",
+            "This sign-in took longer than 10 minutes and has expired. Start again.",
+            Some(&flow.request.authorize_link(None)),
+        ));
+    }
+    Ok(flow)
+}
+
+/// Counts a wrong code; ends the flow after too many. `Err` is the answer when it ended.
+fn count_failure(state: &SharedState, flow: &FlowRec) -> Result<(), Response> {
+    let mut store = state.store();
+    let ended = match store.auth.hosted_flows.get_mut(&flow.id) {
+        Some(f) => {
+            f.failed_attempts += 1;
+            f.failed_attempts >= MAX_FAILED_ATTEMPTS
+        }
+        None => true,
+    };
+    if ended {
+        store.auth.hosted_flows.remove(&flow.id);
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "Too many attempts",
+            "Too many incorrect codes. Start the sign-in again.",
+            Some(&flow.request.authorize_link(None)),
+        ));
+    }
+    Ok(())
+}
+
+/// Shows the next step the flow needs, or issues the code and redirects back to the app.
+/// `message` is shown on the screen (an error keeps the user on the same step: 400).
+fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Response {
+    let now = state.now();
+    let status = match message {
+        Some(Message::Error(_)) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    let mut store = state.store();
+    let Some(flow) = store.auth.hosted_flows.get(flow_id).cloned() else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in not found",
+            "This sign-in is no longer valid. Start again from your app.",
+            None,
+        );
+    };
+    let req = &flow.request;
+    let Some(user) = store.users.get(&flow.user_id).cloned() else {
+        store.auth.hosted_flows.remove(flow_id);
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Account not found",
+            "The account signing in was deleted. Start again.",
+            Some(&req.authorize_link(None)),
+        );
+    };
+
+    // 1. An unverified email gets a code by email.
+    if !user.email_verified {
+        let current = flow
+            .email_verification_id
+            .as_deref()
+            .and_then(|id| store.email_verifications.get(id))
+            .filter(|v| !v.used && now < v.expires_at)
+            .is_some();
+        let mut message = message;
+        if !current {
+            let verification = EmailVerificationRec {
+                id: store::new_id("email_verification"),
+                user_id: user.id.clone(),
+                email: user.email.clone(),
+                code: store::random_code(),
+                expires_at: now + FLOW_TTL,
+                used: false,
+                created_at: now,
+                updated_at: now,
+            };
+            let email = Email {
+                to: user.email.clone(),
+                kind: EmailKind::EmailVerification,
+                subject: "Verify your email address".into(),
+                code: Some(verification.code.clone()),
+                link: None,
+                token: None,
+                sent_at: now,
+            };
+            if let Some(f) = store.auth.hosted_flows.get_mut(flow_id) {
+                f.email_verification_id = Some(verification.id.clone());
+            }
+            store.email_verifications.insert(verification);
+            state.outbox.send(email);
+            if flow.email_verification_id.is_some() && message.is_none() {
+                message = Some(Message::Info("The code expired: we sent a new one.".into()));
+            }
+        }
+        let body = html::verify_email(req, flow_id, &user.email, message.as_ref());
+        return html_response(status, body);
+    }
+
+    // 2. A TOTP factor asks for its current code.
+    if !flow.mfa_passed && !user_factors(&store, &user.id).is_empty() {
+        return html_response(status, html::totp(req, flow_id, message.as_ref()));
+    }
+
+    // 3. Several organizations and none requested: choose one.
+    let memberships = active_memberships(&store, &user.id);
+    let organization_id = match &flow.organization_id {
+        Some(org) => Some(org.clone()),
+        None if memberships.len() >= 2 => {
+            let organizations: Vec<(String, String)> = memberships
+                .iter()
+                .map(|m| {
+                    let name = store
+                        .organizations
+                        .get(&m.organization_id)
+                        .map_or_else(|| m.organization_id.clone(), |o| o.name.clone());
+                    (m.organization_id.clone(), name)
+                })
+                .collect();
+            let body = html::choose_organization(req, flow_id, &organizations, message.as_ref());
+            return html_response(status, body);
+        }
+        None => memberships.first().map(|m| m.organization_id.clone()),
+    };
+
+    // 4. Done: issue a code and go back to the app.
+    let code = AuthCodeRec {
+        code: store::random_token(32),
+        user_id: user.id.clone(),
+        organization_id,
+        code_challenge: req.code_challenge.clone(),
+        authentication_method: "Password".into(),
+        invitation_token: req.invitation_token.clone(),
+        expires_at: now + FLOW_TTL,
+        used: false,
+        step_ups: false,
+    };
+    let location = req.redirect_with(&[("code", &code.code)]);
+    store.auth.codes.insert(code);
+    store.auth.hosted_flows.remove(flow_id);
+    drop(store);
+    tracing::info!(user_id = %user.id, "emulator hosted page: sign-in complete, code issued");
+    redirect(StatusCode::SEE_OTHER, &location)
+}
+
+/// Runs `check` on the flow named by the form: `true` moves on, `false` shows the same step
+/// with `wrong` (after counting the failure).
+fn step(
+    state: &SharedState,
+    fields: &Fields,
+    wrong: &str,
+    check: impl FnOnce(&mut Store, &FlowRec, OffsetDateTime) -> bool,
+) -> Response {
+    let flow = match load_flow(state, fields) {
+        Ok(flow) => flow,
+        Err(response) => return response,
+    };
+    let passed = check(&mut state.store(), &flow, state.now());
+    if passed {
+        return advance(state, &flow.id, None);
+    }
+    if let Err(response) = count_failure(state, &flow) {
+        return response;
+    }
+    advance(state, &flow.id, Some(Message::Error(wrong.to_owned())))
+}
+
+/// `POST /__emulator/authorize/verify-email`: checks the emailed code.
+async fn verify_email(
+    State(state): State<SharedState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = Fields(pairs);
+    let code = fields.get("code").unwrap_or_default().trim().to_owned();
+    step(
+        &state,
+        &fields,
+        "That code is incorrect or has expired. Check the latest email and try again.",
+        |store, flow, now| {
+            let Some(verification) = flow
+                .email_verification_id
+                .as_deref()
+                .and_then(|id| store.email_verifications.get_mut(id))
+            else {
+                return false;
+            };
+            let matches = bool::from(verification.code.as_bytes().ct_eq(code.as_bytes()));
+            if !matches || verification.used || now >= verification.expires_at {
+                return false;
+            }
+            verification.used = true;
+            verification.updated_at = now;
+            if let Some(user) = store.users.get_mut(&flow.user_id) {
+                user.email_verified = true;
+                user.updated_at = now;
+            }
+            true
+        },
+    )
+}
+
+/// `POST /__emulator/authorize/resend-code`: sends a new verification code.
+async fn resend_code(
+    State(state): State<SharedState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = Fields(pairs);
+    let flow = match load_flow(&state, &fields) {
+        Ok(flow) => flow,
+        Err(response) => return response,
+    };
+    {
+        let mut store = state.store();
+        if let Some(old) = flow
+            .email_verification_id
+            .as_deref()
+            .and_then(|id| store.email_verifications.get_mut(id))
+        {
+            old.used = true;
+        }
+        if let Some(f) = store.auth.hosted_flows.get_mut(&flow.id) {
+            f.email_verification_id = None;
+        }
+    }
+    advance(
+        &state,
+        &flow.id,
+        Some(Message::Info("We sent a new code.".into())),
+    )
+}
+
+/// `POST /__emulator/authorize/totp`: checks the authenticator code.
+async fn totp(
+    State(state): State<SharedState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = Fields(pairs);
+    let code = fields.get("code").unwrap_or_default().trim().to_owned();
+    step(
+        &state,
+        &fields,
+        "That code is incorrect. Enter the current 6-digit code from your authenticator app.",
+        |store, flow, now| {
+            let passed = code.len() == 6
+                && user_factors(store, &flow.user_id)
+                    .iter()
+                    .any(|f| totp_verify(&f.secret, &code, now));
+            if passed && let Some(f) = store.auth.hosted_flows.get_mut(&flow.id) {
+                f.mfa_passed = true;
+            }
+            passed
+        },
+    )
+}
+
+/// `POST /__emulator/authorize/organization`: records the organization chosen.
+async fn choose_organization(
+    State(state): State<SharedState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = Fields(pairs);
+    let chosen = fields.get("organization_id").unwrap_or_default().to_owned();
+    step(
+        &state,
+        &fields,
+        "Choose one of your organizations.",
+        |store, flow, _| {
+            let member = active_memberships(store, &flow.user_id)
+                .iter()
+                .any(|m| m.organization_id == chosen);
+            if member && let Some(f) = store.auth.hosted_flows.get_mut(&flow.id) {
+                f.organization_id = Some(chosen.clone());
+            }
+            member
+        },
+    )
+}
+
+/// `POST /__emulator/authorize/cancel`: back to the app with `error=access_denied`.
+async fn cancel(
+    State(state): State<SharedState>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let fields = Fields(pairs);
+    let flow = fields
+        .get("flow")
+        .and_then(|id| state.store().auth.hosted_flows.remove(id));
+    let req = match flow {
+        Some(flow) => flow.request,
+        None => match form_request(&state, &fields) {
+            Ok(req) => req,
+            Err(response) => return response,
+        },
+    };
+    let location = req.redirect_with(&[
+        ("error", "access_denied"),
+        ("error_description", "The user cancelled the sign-in."),
+    ]);
+    redirect(StatusCode::SEE_OTHER, &location)
+}
+
+/// Test helpers for the hosted page (seeding and observing what it issued).
+impl Emulator {
+    /// The `(user_id, organization_id)` of an authorization code the hosted page issued
+    /// that is neither used nor expired.
+    #[doc(hidden)]
+    pub fn pending_code_user(&self, code: &str) -> Option<(String, Option<String>)> {
+        let now = self.state.now();
+        self.state
+            .store()
+            .auth
+            .codes
+            .get(code)
+            .filter(|c| !c.used && now < c.expires_at)
+            .map(|c| (c.user_id.clone(), c.organization_id.clone()))
+    }
+
+    /// The PKCE challenge recorded with an authorization code (`Some(None)`: no challenge).
+    #[doc(hidden)]
+    pub fn pending_code_challenge(&self, code: &str) -> Option<Option<String>> {
+        self.state
+            .store()
+            .auth
+            .codes
+            .get(code)
+            .map(|c| c.code_challenge.clone())
+    }
+
+    /// Gives a user a TOTP factor with this base32 secret; returns the factor id.
+    #[doc(hidden)]
+    pub fn seed_totp_factor(&self, user_id: &str, secret: &str) -> String {
+        let now = self.state.now();
+        let mut store = self.state.store();
+        let email = store
+            .users
+            .get(user_id)
+            .map(|u| u.email.clone())
+            .unwrap_or_default();
+        let factor = FactorRec {
+            id: store::new_id("auth_factor"),
+            user_id: user_id.to_owned(),
+            totp_issuer: "WorkOS emulator".into(),
+            totp_user: email,
+            secret: secret.to_owned(),
+            created_at: now,
+            updated_at: now,
+        };
+        let id = factor.id.clone();
+        store.auth.factors.insert(factor);
+        id
+    }
+}
+
+/// Signing users in from tests, without a browser.
+impl Emulator {
+    /// Completes the sign-in that `authorize_url` starts (the URL your app redirects to, e.g.
+    /// the `Location` of `GET /auth/login`) as the user with `email`, as if they had signed in on
+    /// the hosted page, and returns the callback URL to send back to your app (with `code` and
+    /// `state`). The code honours the URL's PKCE challenge and organization.
+    ///
+    /// The user must exist. If they belong to several organizations and the URL names none,
+    /// the first membership is used (use the hosted page itself to test the choice screen).
+    /// No password, email verification or MFA step is asked: use the hosted page to test those.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_emulator::Emulator;
+    ///
+    /// let emulator = Emulator::start().await?;
+    /// let http = reqwest::Client::new();
+    /// http.post(format!("{}/user_management/users", emulator.base_url()))
+    ///     .bearer_auth(emulator.api_key())
+    ///     .json(&serde_json::json!({ "email": "ada@example.com", "email_verified": true }))
+    ///     .send()
+    ///     .await?;
+    /// // The URL an app's sign-in route redirects to.
+    /// let url = format!(
+    ///     "{}/user_management/authorize?client_id={}&response_type=code&provider=authkit\
+    ///      &redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fauth%2Fcallback&state=xyz",
+    ///     emulator.base_url(),
+    ///     emulator.client_id(),
+    /// );
+    /// let callback = emulator.approve_sign_in(&url, "ada@example.com")?;
+    /// let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    /// let auth: serde_json::Value = http
+    ///     .post(format!("{}/user_management/authenticate", emulator.base_url()))
+    ///     .json(&serde_json::json!({
+    ///         "grant_type": "authorization_code",
+    ///         "client_id": emulator.client_id(),
+    ///         "client_secret": emulator.api_key(),
+    ///         "code": code,
+    ///     }))
+    ///     .send()
+    ///     .await?
+    ///     .json()
+    ///     .await?;
+    /// assert_eq!(auth["user"]["email"], "ada@example.com");
+    /// # Ok(()) }
+    /// ```
+    pub fn approve_sign_in(&self, authorize_url: &str, email: &str) -> Result<url::Url, String> {
+        let url = url::Url::parse(authorize_url)
+            .map_err(|e| format!("{authorize_url:?} is not a URL: {e}"))?;
+        let param = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        if param("client_id").as_deref() != Some(self.client_id()) {
+            return Err(format!(
+                "the URL's client_id is not this emulator's ({})",
+                self.client_id()
+            ));
+        }
+        let redirect_uri = param("redirect_uri").ok_or("the URL has no redirect_uri")?;
+        let mut callback = url::Url::parse(&redirect_uri)
+            .map_err(|e| format!("redirect_uri {redirect_uri:?} is not a URL: {e}"))?;
+        let now = self.state.now();
+        let mut store = self.state.store();
+        let user = store
+            .users
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .ok_or_else(|| format!("no user has the email {email:?}: create it first"))?
+            .id
+            .clone();
+        let organization_id = match param("organization_id") {
+            Some(org) => Some(org),
+            None => store
+                .memberships
+                .find(|m| m.user_id == user && m.status == "active")
+                .map(|m| m.organization_id.clone()),
+        };
+        let code = AuthCodeRec {
+            code: store::random_token(32),
+            user_id: user,
+            organization_id,
+            code_challenge: param("code_challenge"),
+            authentication_method: "Password".into(),
+            invitation_token: param("invitation_token"),
+            expires_at: now + FLOW_TTL,
+            used: false,
+            step_ups: false,
+        };
+        {
+            let mut pairs = callback.query_pairs_mut();
+            pairs.append_pair("code", &code.code);
+            if let Some(state) = param("state") {
+                pairs.append_pair("state", &state);
+            }
+        }
+        store.auth.codes.insert(code);
+        Ok(callback)
+    }
+}

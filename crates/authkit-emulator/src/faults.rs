@@ -1,0 +1,530 @@
+//! Fault injection and the request log: make a path fail or stall N times, and see what the
+//! emulator was asked.
+//!
+//! The same middleware replays POSTs by `Idempotency-Key`, as WorkOS does: the first final
+//! answer for a (path, key) pair is kept and returned to any later request with that key,
+//! and requests with one key are processed one at a time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::SharedState;
+
+/// A fault to inject: which requests it hits and what they get instead.
+///
+/// ```
+/// use std::time::Duration;
+/// use authkit_emulator::Fault;
+///
+/// // The next two calls to list users answer 503 with Retry-After: 1.
+/// let fault = Fault::new("/user_management/users").status(503).retry_after(1).times(2);
+/// // Every authenticate call waits 2 s first.
+/// let slow = Fault::new("/user_management/authenticate").method("POST").delay(Duration::from_secs(2));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub(crate) path: String,
+    pub(crate) method: Option<Method>,
+    pub(crate) status: Option<StatusCode>,
+    pub(crate) delay: Option<Duration>,
+    pub(crate) retry_after: Option<u64>,
+    pub(crate) times: Option<u32>,
+    pub(crate) after_processing: bool,
+}
+
+impl Fault {
+    /// A fault on requests whose path is exactly `path` (e.g. `/user_management/users`), or
+    /// starts with it when it ends with `*` (e.g. `/user_management/*`). By itself it does
+    /// nothing: add a [`status`](Self::status) or a [`delay`](Self::delay).
+    pub fn new(path: impl Into<String>) -> Self {
+        Fault {
+            path: path.into(),
+            method: None,
+            status: None,
+            delay: None,
+            retry_after: None,
+            times: None,
+            after_processing: false,
+        }
+    }
+
+    /// Only requests with this method (e.g. `"POST"`). An unknown method matches nothing.
+    pub fn method(mut self, method: &str) -> Self {
+        self.method = Some(Method::from_bytes(method.as_bytes()).unwrap_or(Method::CONNECT));
+        self
+    }
+
+    /// Answer with this status (and a WorkOS-shaped error body).
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = StatusCode::from_u16(status).ok();
+        self
+    }
+
+    /// Wait this long before answering.
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
+
+    /// Send `Retry-After: <seconds>` with the faulty answer.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// Hit only the next `n` matching requests (default: every one until cleared).
+    pub fn times(mut self, n: u32) -> Self {
+        self.times = Some(n);
+        self
+    }
+
+    /// Run the real handler first and then replace its answer with the fault: the work is
+    /// done but the caller sees a failure, as when a response is lost on the way back.
+    ///
+    /// The real answer of a POST with an `Idempotency-Key` is still kept, so a retry with the
+    /// same key gets it replayed (as WorkOS does) instead of acting twice.
+    ///
+    /// ```
+    /// use authkit_emulator::Fault;
+    ///
+    /// // The next user creation happens, but the client is told 503.
+    /// let lost = Fault::new("/user_management/users").method("POST").status(503).times(1).after_processing();
+    /// ```
+    pub fn after_processing(mut self) -> Self {
+        self.after_processing = true;
+        self
+    }
+
+    fn matches(&self, method: &Method, path: &str) -> bool {
+        let path_ok = match self.path.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path == self.path,
+        };
+        path_ok && self.method.as_ref().is_none_or(|m| m == method)
+    }
+}
+
+/// One request the emulator received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// The method, e.g. `POST`.
+    pub method: String,
+    /// The path, e.g. `/user_management/users`.
+    pub path: String,
+    /// The raw query string, if any.
+    pub query: Option<String>,
+    /// The status answered; 499 when the client closed the connection during an injected
+    /// fault before the answer (e.g. its timeout was shorter than the fault's delay).
+    pub status: u16,
+    /// The `Idempotency-Key` header, if sent.
+    pub idempotency_key: Option<String>,
+    /// The `User-Agent` header, if sent.
+    pub user_agent: Option<String>,
+    /// Whether an `Authorization` header was sent (never its value).
+    pub authorized: bool,
+    /// The OAuth `grant_type` of an authenticate call.
+    pub grant_type: Option<String>,
+    /// The JSON request body, if there was one. It holds whatever the caller sent, passwords
+    /// included: the emulator is for tests, keep this log out of shared places.
+    pub request_body: Option<serde_json::Value>,
+    /// The JSON response body, if there was one.
+    pub response_body: Option<serde_json::Value>,
+}
+
+/// A response kept for replay: status, headers worth keeping, body.
+type StoredResponse = (StatusCode, Vec<(String, HeaderValue)>, Vec<u8>);
+
+/// A POST's identity for idempotent replay: (path, `Idempotency-Key`).
+type IdempotencyKey = (String, String);
+
+/// The largest request body the emulator reads.
+const MAX_REQUEST_BODY: usize = 1 << 20;
+
+#[derive(Default)]
+pub(crate) struct Faults {
+    rules: Mutex<Vec<Fault>>,
+    log: Mutex<Vec<RecordedRequest>>,
+    /// Responses of POSTs by (path, Idempotency-Key), replayed for a repeated key.
+    idempotent: Mutex<HashMap<IdempotencyKey, StoredResponse>>,
+    /// One gate per key being processed, so that a retry arriving while the first attempt is
+    /// still running waits for it and replays its answer instead of acting a second time.
+    in_flight: Mutex<HashMap<IdempotencyKey, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Faults {
+    pub fn add(&self, fault: Fault) {
+        lock(&self.rules).push(fault);
+    }
+
+    pub fn clear(&self) {
+        lock(&self.rules).clear();
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.log).clone()
+    }
+
+    pub fn clear_requests(&self) {
+        lock(&self.log).clear();
+    }
+
+    /// Takes one use of the first rule matching the request. A rule whose uses have run out
+    /// (including one made with `times(0)`) matches nothing and is dropped.
+    fn take(&self, method: &Method, path: &str) -> Option<Fault> {
+        let mut rules = lock(&self.rules);
+        rules.retain(|f| f.times != Some(0));
+        let index = rules.iter().position(|f| f.matches(method, path))?;
+        let fault = rules[index].clone();
+        if let Some(times) = rules[index].times.as_mut() {
+            *times = times.saturating_sub(1);
+            if *times == 0 {
+                rules.remove(index);
+            }
+        }
+        Some(fault)
+    }
+
+    /// Waits until no other request with the same key is being processed.
+    async fn enter(&self, key: IdempotencyKey) -> InFlight<'_> {
+        let gate = lock(&self.in_flight)
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let guard = gate.clone().lock_owned().await;
+        InFlight {
+            faults: self,
+            key,
+            gate,
+            guard: Some(guard),
+        }
+    }
+
+    fn stored(&self, key: &IdempotencyKey) -> Option<StoredResponse> {
+        lock(&self.idempotent).get(key).cloned()
+    }
+
+    /// Keeps the first final answer for a key; later ones never replace it.
+    fn store(&self, key: IdempotencyKey, response: StoredResponse) {
+        lock(&self.idempotent).entry(key).or_insert(response);
+    }
+}
+
+/// Holds a key's gate while its request is processed; frees the gate's slot when the last
+/// user is done (also when the request is abandoned because the client went away).
+struct InFlight<'a> {
+    faults: &'a Faults,
+    key: IdempotencyKey,
+    gate: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut map = lock(&self.faults.in_flight);
+        // One reference in the map and ours: nobody else is waiting. Clones are made only
+        // under this lock, so the count cannot grow meanwhile.
+        if Arc::strong_count(&self.gate) == 2 {
+            map.remove(&self.key);
+        }
+    }
+}
+
+/// The status recorded for a request whose client went away before the answer (nginx's 499).
+const CLIENT_CLOSED_REQUEST: u16 = 499;
+
+/// Records a request that was dropped before it was answered.
+struct Abandoned<'a> {
+    faults: &'a Faults,
+    record: Option<RecordedRequest>,
+}
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if let Some(record) = self.record.take() {
+            lock(&self.faults.log).push(record);
+        }
+    }
+}
+
+/// Whether an answer is final for its idempotency key and replayed on a retry: successes and
+/// client errors, except those that say "not now" or "not you" (401, 408, 409, 429), after
+/// which a retry with the same key must be processed afresh.
+fn is_replayable(status: StatusCode) -> bool {
+    status.is_success()
+        || (status.is_client_error() && !matches!(status.as_u16(), 401 | 408 | 409 | 429))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn fault_response(fault: &Fault, status: StatusCode) -> Response {
+    let body = json!({
+        "code": "emulated_fault",
+        "message": format!("Injected fault: HTTP {} (emulator fault injection)", status.as_u16()),
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Some(secs) = fault.retry_after {
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(secs));
+    }
+    response
+}
+
+fn replayed(stored: StoredResponse) -> Response {
+    let (status, headers, body) = stored;
+    let mut response = (status, body).into_response();
+    for (name, value) in headers {
+        if let Ok(name) = axum::http::HeaderName::from_bytes(name.as_bytes()) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+/// Runs the handler for a POST with an idempotency key, or replays the answer its key
+/// already got. Concurrent requests with one key are processed one at a time.
+async fn run_idempotent(
+    faults: &Faults,
+    key: IdempotencyKey,
+    request: Request,
+    next: Next,
+) -> Response {
+    let _in_flight = faults.enter(key.clone()).await;
+    if let Some(stored) = faults.stored(&key) {
+        return replayed(stored);
+    }
+    let response = next.run(request).await;
+    if !is_replayable(response.status()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, 8 << 20)
+        .await
+        .unwrap_or_default();
+    let headers = parts
+        .headers
+        .iter()
+        .filter(|(n, _)| n.as_str() == "content-type")
+        .map(|(n, v)| (n.as_str().to_owned(), v.clone()))
+        .collect();
+    faults.store(key, (parts.status, headers, body.to_vec()));
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// The outermost middleware: applies faults, replays idempotent POSTs, records the request,
+/// and stamps an `X-Request-ID`.
+pub(crate) async fn middleware(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let faults = &state.faults;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let (idempotency_key, user_agent, authorized) = {
+        let headers = request.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        (
+            header("idempotency-key"),
+            header("user-agent"),
+            headers.contains_key("authorization"),
+        )
+    };
+
+    // Read the body once so the grant type can be logged and the handler still gets it.
+    let (parts, body) = request.into_parts();
+    let (bytes, too_large) = match axum::body::to_bytes(body, MAX_REQUEST_BODY).await {
+        Ok(bytes) => (bytes, false),
+        Err(_) => (axum::body::Bytes::new(), true),
+    };
+    let request_body = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    let grant_type = request_body
+        .as_ref()
+        .filter(|_| path == "/user_management/authenticate")
+        .and_then(|v| v.get("grant_type")?.as_str().map(str::to_owned));
+    let request = Request::from_parts(parts, Body::from(bytes));
+
+    let fault = faults.take(&method, &path);
+    let fault_status = fault.as_ref().and_then(|f| f.status.map(|s| (f, s)));
+    // Until the answer is ready the request is recorded as abandoned: if the client gives up
+    // during an injected delay (its timeout), the log still shows the attempt.
+    let mut abandoned = fault.as_ref().map(|_| Abandoned {
+        faults,
+        record: Some(RecordedRequest {
+            method: method.to_string(),
+            path: path.clone(),
+            query: query.clone(),
+            status: CLIENT_CLOSED_REQUEST,
+            idempotency_key: idempotency_key.clone(),
+            user_agent: user_agent.clone(),
+            authorized,
+            grant_type: grant_type.clone(),
+            request_body: request_body.clone(),
+            response_body: Some(json!({
+                "code": "emulated_fault",
+                "message": "The client closed the connection before the emulator answered (injected fault).",
+            })),
+        }),
+    });
+    if let Some(delay) = fault.as_ref().and_then(|f| f.delay) {
+        tokio::time::sleep(delay).await;
+    }
+    let response = match fault_status {
+        Some((f, status)) if !f.after_processing => fault_response(f, status),
+        _ if too_large => crate::http::ApiError::message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The request body is larger than the emulator's limit of {MAX_REQUEST_BODY} bytes."
+            ),
+        )
+        .into_response(),
+        _ => {
+            let key = idempotency_key
+                .as_ref()
+                .filter(|_| method == Method::POST)
+                .map(|k| (path.clone(), k.clone()));
+            let response = match key {
+                Some(key) => run_idempotent(faults, key, request, next).await,
+                None => next.run(request).await,
+            };
+            // after_processing: the work is done (and kept for replay); the caller sees the fault.
+            match fault_status {
+                Some((f, status)) => fault_response(f, status),
+                None => response,
+            }
+        }
+    };
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, 8 << 20)
+        .await
+        .unwrap_or_default();
+    let response_body = serde_json::from_slice::<serde_json::Value>(&body).ok();
+    if let Some(abandoned) = abandoned.as_mut() {
+        abandoned.record = None;
+    }
+    let mut response = Response::from_parts(parts, Body::from(body));
+    let request_id = format!("req_{}", super::store::random_token(20));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    lock(&faults.log).push(RecordedRequest {
+        method: method.to_string(),
+        path,
+        query,
+        status: response.status().as_u16(),
+        idempotency_key,
+        user_agent,
+        authorized,
+        grant_type,
+        request_body,
+        response_body,
+    });
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_used_up_or_made_with_zero_times_matches_nothing() {
+        let faults = Faults::default();
+        faults.add(Fault::new("/a").status(503).times(0));
+        assert!(faults.take(&Method::GET, "/a").is_none());
+        faults.add(Fault::new("/a").status(503).times(2));
+        assert!(faults.take(&Method::GET, "/a").is_some());
+        assert!(faults.take(&Method::GET, "/a").is_some());
+        assert!(faults.take(&Method::GET, "/a").is_none());
+        assert!(lock(&faults.rules).is_empty());
+    }
+
+    #[test]
+    fn faults_match_by_path_prefix_and_method() {
+        let fault = Fault::new("/user_management/*").method("POST");
+        assert!(fault.matches(&Method::POST, "/user_management/users"));
+        assert!(!fault.matches(&Method::GET, "/user_management/users"));
+        assert!(!fault.matches(&Method::POST, "/sso/jwks/x"));
+        assert!(Fault::new("/a").matches(&Method::DELETE, "/a"));
+        assert!(!Fault::new("/a").matches(&Method::GET, "/a/b"));
+    }
+
+    #[test]
+    fn only_final_answers_are_replayed() {
+        assert!(is_replayable(StatusCode::CREATED));
+        assert!(is_replayable(StatusCode::BAD_REQUEST));
+        assert!(is_replayable(StatusCode::NOT_FOUND));
+        for status in [401, 408, 409, 429, 500, 503] {
+            assert!(
+                !is_replayable(StatusCode::from_u16(status).unwrap()),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_stored_answer_for_a_key_wins() {
+        let faults = Faults::default();
+        let key = ("/p".to_owned(), "k".to_owned());
+        faults.store(
+            key.clone(),
+            (StatusCode::CREATED, Vec::new(), b"first".to_vec()),
+        );
+        faults.store(
+            key.clone(),
+            (StatusCode::BAD_REQUEST, Vec::new(), b"second".to_vec()),
+        );
+        let (status, _, body) = faults.stored(&key).unwrap();
+        assert_eq!(
+            (status, body.as_slice()),
+            (StatusCode::CREATED, &b"first"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn requests_with_one_key_are_processed_one_at_a_time() {
+        let faults = Arc::new(Faults::default());
+        let key = ("/p".to_owned(), "k".to_owned());
+        let first = faults.enter(key.clone()).await;
+        let waiting = {
+            let faults = faults.clone();
+            let key = key.clone();
+            tokio::spawn(async move {
+                let _second = faults.enter(key).await;
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !waiting.is_finished(),
+            "a second request ran alongside the first"
+        );
+        // Another key is not held up.
+        drop(faults.enter(("/p".to_owned(), "other".to_owned())).await);
+        drop(first);
+        waiting.await.unwrap();
+        assert!(
+            lock(&faults.in_flight).is_empty(),
+            "gates are freed after use"
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Sessions: revoke (`POST /user_management/sessions/revoke`), the browser logout redirect
+//! (`GET /user_management/sessions/logout`, public) and a user's sessions
+//! (`GET /user_management/users/{id}/sessions`).
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::SharedState;
+use crate::auth::SessionRec;
+use crate::http::{ApiError, Json};
+use crate::store::{ListQuery, Store, list_page, ts, ts_opt};
+
+/// Routes behind the API-key check.
+pub(crate) fn api_routes() -> Router<SharedState> {
+    Router::new()
+        .route("/user_management/sessions/revoke", post(revoke))
+        .route("/user_management/users/{id}/sessions", get(list))
+}
+
+/// Browser routes (no API key).
+pub(crate) fn public_routes() -> Router<SharedState> {
+    Router::new().route("/user_management/sessions/logout", get(logout))
+}
+
+/// Ends a session: its refresh tokens stop working. Returns false for an unknown session.
+/// Ending an ended session changes nothing.
+pub(crate) fn end_session(store: &mut Store, session_id: &str, now: OffsetDateTime) -> bool {
+    let Some(session) = store.auth.sessions.get_mut(session_id) else {
+        return false;
+    };
+    if session.status == "active" {
+        session.status = "revoked".to_owned();
+        session.ended_at = Some(now);
+        session.updated_at = now;
+        tracing::debug!(session_id, "emulator: session ended");
+    }
+    true
+}
+
+/// The spec's `auth_method` (snake_case) for a response `authentication_method`.
+fn auth_method(method: &str) -> &'static str {
+    match method {
+        "Password" => "password",
+        "MagicAuth" => "magic_code",
+        "SSO" => "sso",
+        "Passkey" => "passkey",
+        "Impersonation" => "impersonation",
+        "MigratedSession" => "migrated_session",
+        "CrossAppAuth" => "cross_app_auth",
+        "ExternalAuth" => "external_auth",
+        m if m.ends_with("OAuth") => "oauth",
+        _ => "unknown",
+    }
+}
+
+/// The status as of `now`: an active session past its expiry is `expired`.
+fn status(session: &SessionRec, now: OffsetDateTime) -> &str {
+    if session.status == "active" && session.expires_at <= now {
+        "expired"
+    } else {
+        &session.status
+    }
+}
+
+/// The spec's session object.
+fn session_json(session: &SessionRec, now: OffsetDateTime) -> Value {
+    let mut body = json!({
+        "object": "session",
+        "id": session.id,
+        "user_id": session.user_id,
+        "ip_address": session.ip_address,
+        "user_agent": session.user_agent,
+        "auth_method": auth_method(&session.authentication_method),
+        "status": status(session, now),
+        "expires_at": ts(session.expires_at),
+        "ended_at": ts_opt(session.ended_at),
+        "created_at": ts(session.created_at),
+        "updated_at": ts(session.updated_at),
+    });
+    if let Some(org) = &session.organization_id {
+        body["organization_id"] = json!(org);
+    }
+    if let Some((email, reason)) = &session.impersonator {
+        body["impersonator"] = json!({ "email": email, "reason": reason });
+    }
+    body
+}
+
+#[derive(Deserialize)]
+struct RevokeBody {
+    session_id: String,
+}
+
+async fn revoke(
+    State(state): State<SharedState>,
+    Json(body): Json<RevokeBody>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.now();
+    if end_session(&mut state.store(), &body.session_id, now) {
+        Ok(StatusCode::OK)
+    } else {
+        Err(ApiError::message(
+            StatusCode::BAD_REQUEST,
+            format!("Session not found: '{}'.", body.session_id),
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+struct LogoutQuery {
+    session_id: Option<String>,
+    return_to: Option<String>,
+}
+
+async fn logout(
+    State(state): State<SharedState>,
+    Query(q): Query<LogoutQuery>,
+) -> Result<Response, ApiError> {
+    let session_id = q.session_id.filter(|s| !s.is_empty()).ok_or_else(|| {
+        ApiError::message(StatusCode::UNPROCESSABLE_ENTITY, "session_id is required.")
+    })?;
+    let return_to = match q.return_to.filter(|r| !r.is_empty()) {
+        Some(raw) => match url::Url::parse(&raw) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+            _ => {
+                return Err(ApiError::message(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "return_to must be an absolute http(s) URL.",
+                ));
+            }
+        },
+        None => None,
+    };
+    let now = state.now();
+    if !end_session(&mut state.store(), &session_id, now) {
+        return Err(ApiError::message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Session not found: '{session_id}'."),
+        ));
+    }
+    Ok(match return_to {
+        Some(url) => (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response(),
+        None => Html(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signed out</title></head>\
+             <body><h1>Signed out</h1><p>You have been signed out. You can close this page.</p>\
+             <p><small>WorkOS emulator, for development only.</small></p></body></html>",
+        )
+        .into_response(),
+    })
+}
+
+async fn list(
+    State(state): State<SharedState>,
+    Path(user_id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let now = state.now();
+    let store = state.store();
+    if store.users.get(&user_id).is_none() {
+        return Err(ApiError::not_found("User", &user_id));
+    }
+    // As WorkOS: the user's active sessions.
+    let rows = store
+        .auth
+        .sessions
+        .iter()
+        .filter(|s| s.user_id == user_id && status(s, now) == "active");
+    list_page(rows, &q, |s| session_json(s, now)).map(axum::Json)
+}

@@ -1,0 +1,30 @@
+//! The integration tests of `authkit-axum`, one binary with a module per capability (one
+//! link instead of one per file). Shared setup lives in [`support`].
+
+mod support;
+
+mod authenticate;
+mod authorization_url;
+mod bearer_only;
+mod browser;
+mod callback_security;
+mod config;
+mod email_verification;
+mod emulator_setup;
+mod hosted_page;
+mod invitations;
+mod magic_auth;
+mod mfa;
+mod organization_memberships;
+mod outbox;
+mod password_reset;
+mod redaction;
+mod redis_store;
+mod refresh;
+mod retries;
+mod sessions;
+mod sign_in;
+mod step_up;
+mod test_helpers;
+mod tokens;
+mod users;

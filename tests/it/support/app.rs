@@ -1,0 +1,315 @@
+//! A small app using the Axum integration, served by axum-test, against an emulator.
+
+use std::str::FromStr;
+
+use super::EmulatorExt as _;
+use authkit_axum::tower_sessions::session::Id;
+use authkit_axum::tower_sessions::{MemoryStore, Session, SessionStore};
+use authkit_axum::user_management::{CreateUser, User};
+use authkit_axum::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession, Client, SESSION_COOKIE};
+use authkit_axum::{AuthKit, AuthKitBuilder, AuthLayer, AuthRejection, AuthUser};
+use authkit_emulator::Emulator;
+use axum::Router;
+use axum::routing::get;
+use axum_test::{TestResponse, TestServer};
+use serde_json::json;
+
+pub const CALLBACK: &str = "http://localhost:3000/auth/callback";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub emulator: Emulator,
+    pub authkit: AuthKit,
+    pub server: TestServer,
+    /// The app's session store.
+    pub store: MemoryStore,
+}
+
+async fn home(user: Option<AuthUser>) -> String {
+    match user {
+        Some(user) => format!("hello {}", user.user.email),
+        None => "anonymous".to_owned(),
+    }
+}
+
+async fn account(user: AuthUser) -> axum::Json<serde_json::Value> {
+    axum::Json(json!({
+        "email": user.user.email,
+        "organization_id": user.organization_id,
+        "role": user.claims.role,
+        "permissions": user.claims.permissions,
+        "session_id": user.session_id(),
+        "expires_at": user.expires_at,
+    }))
+}
+
+/// A handler that takes its time (400 ms) before answering like `/account`.
+async fn slow(user: AuthUser) -> axum::Json<serde_json::Value> {
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    account(user).await
+}
+
+async fn admin(user: AuthUser) -> Result<&'static str, AuthRejection> {
+    user.require_permission("users:manage")?;
+    Ok("admin area")
+}
+
+/// The app's own session key (not AuthKit's), to check that AuthKit leaves it alone.
+pub const CART_KEY: &str = "app.cart";
+
+async fn cart(session: Session) -> String {
+    session
+        .get::<String>(CART_KEY)
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+async fn put_cart(session: Session, body: String) -> &'static str {
+    session.insert(CART_KEY, body).await.unwrap();
+    "saved"
+}
+
+/// The app's routes wrapped in the auth and session layers (as one, `authkit.layer`; the
+/// apps of [`router_with_extra`] add the two separately).
+pub fn router(authkit: &AuthKit) -> Router {
+    router_with_store(authkit, MemoryStore::default())
+}
+
+/// [`router`] over a given session store (e.g. one shared by two "machines").
+pub fn router_with_store(authkit: &AuthKit, store: MemoryStore) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/account", get(account))
+        .route("/admin", get(admin))
+        .route("/cart", get(cart).post(put_cart))
+        .route("/slow", get(slow))
+        .merge(authkit.router())
+        .layer(authkit.layer(store))
+}
+
+/// The AuthKit session stored under the session id of a `Cookie`/`Set-Cookie` value.
+pub async fn stored_session(store: &MemoryStore, session_id: &str) -> Option<AuthSession> {
+    let id = Id::from_str(session_id).ok()?;
+    let record = store.load(&id).await.unwrap()?;
+    // Stored as its JSON text, beside its revision.
+    record.data.get(AUTH_SESSION_KEY)?.as_u64()?;
+    let text = record.data.get(AUTH_SESSION_DATA_KEY)?.as_str()?.to_owned();
+    Some(serde_json::from_str(&text).unwrap())
+}
+
+/// The keys of the session record under `session_id`.
+pub async fn stored_keys(store: &MemoryStore, session_id: &str) -> Vec<String> {
+    let id = Id::from_str(session_id).unwrap();
+    let mut keys: Vec<String> = store
+        .load(&id)
+        .await
+        .unwrap()
+        .map(|r| r.data.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        Self::start_with(Emulator::builder(), |b| b).await
+    }
+
+    pub async fn start_with(
+        emulator: authkit_emulator::EmulatorBuilder,
+        configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
+    ) -> TestApp {
+        Self::start_with_client(emulator, |e| e.client(), configure).await
+    }
+
+    /// Like [`TestApp::start_with`], with the AuthKit's client built by `client`.
+    pub async fn start_with_client(
+        emulator: authkit_emulator::EmulatorBuilder,
+        client: impl FnOnce(&Emulator) -> Client,
+        configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
+    ) -> TestApp {
+        let emulator = emulator.start().await.unwrap();
+        let authkit = configure(AuthKit::builder(client(&emulator), CALLBACK))
+            .build()
+            .unwrap();
+        let store = MemoryStore::default();
+        let server = TestServer::builder()
+            .save_cookies()
+            .mock_transport()
+            .build(router_with_store(&authkit, store.clone()))
+            .unwrap();
+        TestApp {
+            emulator,
+            authkit,
+            server,
+            store,
+        }
+    }
+
+    /// Signs in as `email` and returns the value of the app's session cookie.
+    pub async fn sign_in_cookie(&self, email: &str) -> String {
+        let done = self.sign_in(email).await;
+        done.assert_status(axum::http::StatusCode::SEE_OTHER);
+        done.cookie(SESSION_COOKIE).value().to_owned()
+    }
+
+    /// A verified user with a password.
+    pub async fn user(&self, email: &str) -> User {
+        self.emulator
+            .client()
+            .user_management()
+            .create_user(
+                CreateUser::new(email)
+                    .password(PASSWORD)
+                    .email_verified(true),
+            )
+            .await
+            .unwrap()
+    }
+
+    /// A verified user who is an admin of Acme and a member of Globex; returns the user and
+    /// the two organization ids.
+    pub async fn member_of_acme_and_globex(&self, email: &str) -> (User, String, String) {
+        let user = self.user(email).await;
+        let acme = self.emulator.create_organization("Acme");
+        let globex = self.emulator.create_organization("Globex");
+        self.emulator.seed_membership(&user.id, &acme, "admin");
+        self.emulator.seed_membership(&user.id, &globex, "member");
+        (user, acme, globex)
+    }
+
+    /// `GET /auth/login?...`: the redirect to the emulator.
+    pub async fn start_sign_in(&self, query: &str) -> String {
+        let response = self.server.get(&format!("/auth/login{query}")).await;
+        response.assert_status(axum::http::StatusCode::SEE_OTHER);
+        location(&response)
+    }
+
+    /// Sends the emulator's callback URL to the app.
+    pub async fn callback(&self, callback: &url::Url) -> TestResponse {
+        let path = match callback.query() {
+            Some(q) => format!("{}?{q}", callback.path()),
+            None => callback.path().to_owned(),
+        };
+        self.server.get(&path).await
+    }
+
+    /// Signs in as `email` through login → emulator → callback; returns the callback response.
+    pub async fn sign_in(&self, email: &str) -> TestResponse {
+        let authorize = self.start_sign_in("").await;
+        let callback = self.emulator.approve_sign_in(&authorize, email).unwrap();
+        self.callback(&callback).await
+    }
+}
+
+pub fn location(response: &TestResponse) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The app's routes plus `extra`, wrapped in the auth layer and a session layer over `store`
+/// (so a test can read or tamper with the stored sessions).
+pub fn router_with_extra<Store>(authkit: &AuthKit, store: Store, extra: Router) -> Router
+where
+    Store: authkit_axum::tower_sessions::SessionStore + Clone,
+{
+    Router::new()
+        .route("/", get(home))
+        .route("/account", get(account))
+        .route("/admin", get(admin))
+        .merge(extra)
+        .merge(authkit.router())
+        .layer(AuthLayer::new(authkit.clone()))
+        .layer(authkit.session_layer(store))
+}
+
+impl TestApp {
+    /// Like [`TestApp::start_with`], with the app's own `extra` routes, returning the session
+    /// store the app uses.
+    pub async fn start_with_store(
+        emulator: authkit_emulator::EmulatorBuilder,
+        configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
+        extra: Router,
+    ) -> (TestApp, MemoryStore) {
+        let emulator = emulator.start().await.unwrap();
+        let authkit = configure(AuthKit::builder(emulator.client(), CALLBACK))
+            .build()
+            .unwrap();
+        let store = MemoryStore::default();
+        let server = TestServer::builder()
+            .save_cookies()
+            .mock_transport()
+            .build(router_with_extra(&authkit, store.clone(), extra))
+            .unwrap();
+        let app = TestApp {
+            emulator,
+            authkit,
+            server,
+            store: store.clone(),
+        };
+        (app, store)
+    }
+}
+
+/// Signs in on the emulator's hosted page the way a browser would, with plain form posts:
+/// GET the authorization URL, post the sign-in form with its hidden fields, and return the
+/// redirect back to the app (the callback URL with `code` and `state`).
+pub async fn hosted_page_sign_in(
+    emulator: &Emulator,
+    authorize_url: &str,
+    email: &str,
+    password: &str,
+) -> url::Url {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http.get(authorize_url).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let action = attribute(&html, "<form method=\"post\" action=\"");
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find("<input type=\"hidden\" name=\"") {
+        rest = &rest[start..];
+        let name = attribute(rest, "name=\"");
+        let value = attribute(rest, "value=\"");
+        form.append_pair(&name, &value);
+        rest = &rest[1..];
+    }
+    form.append_pair("email", email);
+    form.append_pair("password", password);
+    let base = url::Url::parse(emulator.base_url()).unwrap();
+    let done = http
+        .post(base.join(&action).unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.finish())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        done.status(),
+        reqwest::StatusCode::SEE_OTHER,
+        "{}",
+        done.text().await.unwrap()
+    );
+    url::Url::parse(done.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+/// The (HTML-unescaped) attribute value that follows `marker` in `html`.
+fn attribute(html: &str, marker: &str) -> String {
+    let start = html.find(marker).expect(marker) + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}

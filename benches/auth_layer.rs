@@ -128,6 +128,7 @@ impl Setup {
         // Tokens outlive the run, so neither refresh nor bearer re-verification happens.
         let emulator = Emulator::builder()
             .access_token_ttl(Duration::from_secs(3600))
+            .redirect_uri(CALLBACK)
             .start()
             .await
             .expect("the emulator starts");

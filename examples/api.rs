@@ -67,6 +67,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
     } else {
         let emulator = Emulator::builder()
             .port(port_from_env("EMULATOR_PORT", DEFAULT_EMULATOR_PORT)?)
+            // Registered as in the WorkOS dashboard (the API's sign-in routes use them).
+            .redirect_uri(format!("{api_url}/auth/callback"))
+            .logout_redirect_uri(format!("{api_url}/"))
             .seed_user(
                 SeedUser::new(DEMO_EMAIL)
                     .password(DEMO_PASSWORD)

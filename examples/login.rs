@@ -70,13 +70,17 @@ pub fn demo_users() -> Vec<(SeedUser, &'static str)> {
     ]
 }
 
-/// Starts the WorkOS emulator on `port` (0: any free port) with the demo users.
-pub async fn demo_emulator(port: u16) -> Result<Emulator, EmulatorError> {
+/// Starts the WorkOS emulator on `port` (0: any free port) with the demo users, and the app at
+/// `app_url` registered as WorkOS requires: its callback as a redirect URI, its home page as
+/// the sign-out redirect.
+pub async fn demo_emulator(port: u16, app_url: &str) -> Result<Emulator, EmulatorError> {
+    let builder = Emulator::builder()
+        .port(port)
+        .redirect_uri(format!("{app_url}/auth/callback"))
+        .logout_redirect_uri(format!("{app_url}/"));
     demo_users()
         .into_iter()
-        .fold(Emulator::builder().port(port), |builder, (user, _)| {
-            builder.seed_user(user)
-        })
+        .fold(builder, |builder, (user, _)| builder.seed_user(user))
         .start()
         .await
 }
@@ -298,7 +302,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         (authkit, None)
     } else {
         let emulator_port = port_from_env("EMULATOR_PORT", DEFAULT_EMULATOR_PORT)?;
-        let emulator = demo_emulator(emulator_port)
+        let emulator = demo_emulator(emulator_port, &app_url)
             .await
             .map_err(|e| format!("{e}; choose another port with EMULATOR_PORT=<port>"))?;
         let authkit = AuthKit::builder(

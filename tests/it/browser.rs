@@ -35,9 +35,11 @@ async fn signs_in_with_a_real_browser() {
         return;
     };
 
-    let emulator = login::demo_emulator(0).await.expect("emulator starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app_url = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let emulator = login::demo_emulator(0, &app_url)
+        .await
+        .expect("emulator starts");
     let authkit = AuthKit::builder(emulator.client(), format!("{app_url}/auth/callback"))
         .after_sign_in("/account")
         .build()

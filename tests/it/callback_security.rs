@@ -894,7 +894,7 @@ impl SessionStore for YieldingStore {
 #[tokio::test]
 async fn tabs_starting_sign_ins_at_the_same_moment_all_complete() {
     // A browser restoring three tabs of the app: three /auth/login at once, one session.
-    let emulator = Emulator::builder().start().await.unwrap();
+    let emulator = support::app::emulator_builder().start().await.unwrap();
     let authkit = authkit_axum::AuthKit::builder(emulator.client(), support::app::CALLBACK)
         .build()
         .unwrap();

@@ -17,6 +17,17 @@ const CALLBACK: &str = "http://localhost:3000/auth/callback";
 const PASSWORD: &str = "correct horse battery staple";
 const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
+/// An emulator with the app's callback registered (and the callback with a query of its own,
+/// which a redirect URI may have).
+async fn emulator() -> Emulator {
+    Emulator::builder()
+        .redirect_uri(CALLBACK)
+        .redirect_uri(format!("{CALLBACK}?from=test"))
+        .start()
+        .await
+        .unwrap()
+}
+
 /// A browser that does not follow redirects.
 struct Browser {
     http: reqwest::Client,
@@ -237,7 +248,7 @@ fn assert_code_for(
 
 #[tokio::test]
 async fn signs_in_with_a_password_and_returns_the_code_and_state() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     let ada = user(&emulator, "ada@example.com", true).await;
     let browser = Browser::new(&emulator);
     let pkce = Pkce::new();
@@ -305,7 +316,7 @@ async fn signs_in_with_a_password_and_returns_the_code_and_state() {
 
 #[tokio::test]
 async fn a_wrong_password_shows_the_form_again() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     let grace = user(&emulator, "grace@example.com", true).await;
     let browser = Browser::new(&emulator);
     let page = browser
@@ -348,7 +359,7 @@ async fn a_wrong_password_shows_the_form_again() {
 
 #[tokio::test]
 async fn sign_up_creates_an_unverified_user_and_verifies_the_email() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     user(&emulator, "taken@example.com", true).await;
     let browser = Browser::new(&emulator);
     let url = authorize_url(
@@ -448,7 +459,7 @@ async fn sign_up_creates_an_unverified_user_and_verifies_the_email() {
 
 #[tokio::test]
 async fn an_unverified_user_can_ask_for_a_new_code() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     let lin = user(&emulator, "lin@example.com", false).await;
     let browser = Browser::new(&emulator);
     let page = browser
@@ -490,7 +501,7 @@ async fn an_unverified_user_can_ask_for_a_new_code() {
 
 #[tokio::test]
 async fn a_totp_factor_asks_for_the_authenticator_code() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     let mia = user(&emulator, "mia@example.com", true).await;
     emulator.seed_totp_factor(&mia.id, TOTP_SECRET);
     let browser = Browser::new(&emulator);
@@ -528,7 +539,7 @@ async fn a_totp_factor_asks_for_the_authenticator_code() {
 
 #[tokio::test]
 async fn several_organizations_ask_which_one() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     let sam = user(&emulator, "sam@example.com", true).await;
     let acme = emulator.create_organization("Acme <Corp>");
     let globex = emulator.create_organization("Globex");
@@ -623,7 +634,7 @@ async fn several_organizations_ask_which_one() {
 
 #[tokio::test]
 async fn every_step_up_in_turn() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     let kai = user(&emulator, "kai@example.com", false).await;
     emulator.seed_totp_factor(&kai.id, TOTP_SECRET);
     let one = emulator.create_organization("One");
@@ -660,7 +671,7 @@ async fn every_step_up_in_turn() {
 
 #[tokio::test]
 async fn bad_requests_get_an_error_page_never_a_redirect() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     let browser = Browser::new(&emulator);
     let base = emulator.base_url();
     let cid = emulator.client_id();
@@ -700,6 +711,24 @@ async fn bad_requests_get_an_error_page_never_a_redirect() {
         assert!(page.location.is_none(), "{url}");
         assert!(page.html.contains("Invalid sign-in request"), "{url}");
     }
+    // A redirect_uri the app did not register: refused, saying how to register it.
+    let page = browser
+        .get(&format!(
+            "{base}/user_management/authorize?client_id={cid}&response_type=code&redirect_uri=https%3A%2F%2Fevil.example%2Fcallback"
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.location.is_none());
+    assert!(
+        page.html.contains("Redirect URI not registered"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("EmulatorBuilder::redirect_uri"),
+        "{}",
+        page.html
+    );
 
     // With a good redirect_uri, other problems go back to it as OAuth errors (with state).
     let encoded: String = url::form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect();
@@ -749,7 +778,7 @@ async fn bad_requests_get_an_error_page_never_a_redirect() {
 
 #[tokio::test]
 async fn cancel_returns_access_denied_and_ends_the_flow() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     let mia = user(&emulator, "mia@example.com", true).await;
     emulator.seed_totp_factor(&mia.id, TOTP_SECRET);
     let browser = Browser::new(&emulator);
@@ -792,7 +821,7 @@ async fn cancel_returns_access_denied_and_ends_the_flow() {
 
 #[tokio::test]
 async fn flows_expire_after_ten_minutes() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     let mia = user(&emulator, "mia@example.com", true).await;
     emulator.seed_totp_factor(&mia.id, TOTP_SECRET);
     let browser = Browser::new(&emulator);
@@ -829,7 +858,7 @@ async fn flows_expire_after_ten_minutes() {
 
 #[tokio::test]
 async fn too_many_wrong_codes_end_the_flow() {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = emulator().await;
     let mia = user(&emulator, "mia@example.com", true).await;
     emulator.seed_totp_factor(&mia.id, TOTP_SECRET);
     let browser = Browser::new(&emulator);

@@ -10,7 +10,6 @@ use std::time::Duration;
 use authkit_axum::tower_sessions_redis_store::RedisStore;
 use authkit_axum::tower_sessions_redis_store::fred::prelude::{Client, ClientLike, Config};
 use authkit_axum::{AuthKit, AuthLayer, AuthUser};
-use authkit_emulator::Emulator;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -89,7 +88,7 @@ async fn a_session_signed_in_on_one_machine_works_and_ends_on_the_other() {
     let redis_b = redis()
         .await
         .expect("a second connection to the same Redis");
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = support::app::emulator_builder().start().await.unwrap();
     emulator
         .client()
         .user_management()
@@ -175,7 +174,7 @@ async fn the_test_helper_signs_in_through_redis_on_every_machine() {
     let redis_b = redis()
         .await
         .expect("a second connection to the same Redis");
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = support::app::emulator_builder().start().await.unwrap();
     let um = emulator.client().user_management();
     um.create_user(
         authkit_axum::user_management::CreateUser::new("grace@example.com")

@@ -114,7 +114,12 @@ async fn sessions_are_listed_and_revoked() {
 
 #[tokio::test]
 async fn the_logout_url_ends_the_session_and_redirects() {
-    let emulator = Emulator::start().await.unwrap();
+    // The sign-out redirect the app registered (a return_to must be one of them).
+    let emulator = Emulator::builder()
+        .logout_redirect_uri("http://localhost:3000/signed-out?x=1")
+        .start()
+        .await
+        .unwrap();
     let um = emulator.client().user_management();
     new_user(&um, "ada@example.com").await;
     let response = sign_in(&um, "ada@example.com").await;
@@ -151,16 +156,46 @@ async fn the_logout_url_ends_the_session_and_redirects() {
     );
     refresh_fails(&um, &response).await;
 
-    // Without return_to, a small page says so.
+    // Without return_to, to the default (first registered) sign-out redirect.
     let other = sign_in(&um, "ada@example.com").await;
     let answer = browser
         .get(um.get_logout_url(&sid(&other), None).unwrap())
         .send()
         .await
         .unwrap();
+    assert_eq!(answer.status(), 302);
+    assert_eq!(
+        answer.headers()["location"],
+        "http://localhost:3000/signed-out?x=1"
+    );
+    refresh_fails(&um, &other).await;
+
+    // With none registered, a small page says the user is signed out.
+    let bare = Emulator::start().await.unwrap();
+    let bare_um = bare.client().user_management();
+    new_user(&bare_um, "ada@example.com").await;
+    let signed_in = sign_in(&bare_um, "ada@example.com").await;
+    let answer = browser
+        .get(bare_um.get_logout_url(&sid(&signed_in), None).unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 200);
     assert!(answer.text().await.unwrap().contains("Signed out"));
-    refresh_fails(&um, &other).await;
+    refresh_fails(&bare_um, &signed_in).await;
+
+    // An unregistered return_to is refused with a page, never followed.
+    let third = sign_in(&um, "ada@example.com").await;
+    let answer = browser
+        .get(
+            um.get_logout_url(&sid(&third), Some("https://evil.example/"))
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    assert!(answer.headers().get("location").is_none());
 
     assert!(um.get_logout_url("", None).is_err());
     support::assert_contract(&emulator);

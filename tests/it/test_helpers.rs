@@ -28,7 +28,7 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let emulator = Emulator::start().await.unwrap();
+    let emulator = support::app::emulator_builder().start().await.unwrap();
     let authkit = AuthKit::builder(emulator.client(), CALLBACK)
         .build()
         .unwrap();

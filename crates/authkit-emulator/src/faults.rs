@@ -1,13 +1,14 @@
-//! Fault injection and the request log: make a path fail or stall N times, and see what the
-//! emulator was asked.
+//! Fault injection and the request log: make a path fail or stall N times or for a while, and
+//! see what the emulator was asked, and when.
 //!
 //! The same middleware replays POSTs by `Idempotency-Key`, as WorkOS does: the first final
 //! answer for a (path, key) pair is kept and returned to any later request with that key,
 //! and requests with one key are processed one at a time.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -18,7 +19,9 @@ use serde_json::json;
 
 use super::SharedState;
 
-/// A fault to inject: which requests it hits and what they get instead.
+/// A fault to inject: which requests it hits (path, method, grant type), what they get instead
+/// (a status, a delay), and for how long (a number of requests, a time window, or until
+/// [removed](crate::Emulator::remove_fault)).
 ///
 /// ```
 /// use std::time::Duration;
@@ -28,16 +31,41 @@ use super::SharedState;
 /// let fault = Fault::new("/user_management/users").status(503).retry_after(1).times(2);
 /// // Every authenticate call waits 2 s first.
 /// let slow = Fault::new("/user_management/authenticate").method("POST").delay(Duration::from_secs(2));
+/// // The JWKS is down for the next 5 seconds.
+/// let jwks_down = Fault::new("/sso/jwks/*").status(503).for_duration(Duration::from_secs(5));
+/// // Refreshes fail with 503 (sign-ins and other grants still work).
+/// let no_refresh = Fault::new("/user_management/authenticate").grant_type("refresh_token").status(503);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Fault {
     pub(crate) path: String,
     pub(crate) method: Option<Method>,
+    pub(crate) grant_type: Option<String>,
     pub(crate) status: Option<StatusCode>,
     pub(crate) delay: Option<Duration>,
     pub(crate) retry_after: Option<u64>,
     pub(crate) times: Option<u32>,
+    pub(crate) window: Option<Window>,
     pub(crate) after_processing: bool,
+}
+
+/// How long a fault lasts on the real clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Window {
+    /// From injection, this long.
+    For(Duration),
+    /// Until this instant.
+    Until(Instant),
+}
+
+/// The id of an injected fault, to [remove](crate::Emulator::remove_fault) it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FaultId(u64);
+
+impl std::fmt::Display for FaultId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "fault_{}", self.0)
+    }
 }
 
 impl Fault {
@@ -48,12 +76,22 @@ impl Fault {
         Fault {
             path: path.into(),
             method: None,
+            grant_type: None,
             status: None,
             delay: None,
             retry_after: None,
             times: None,
+            window: None,
             after_processing: false,
         }
+    }
+
+    /// Only `POST /user_management/authenticate` calls with this `grant_type` (e.g.
+    /// `"refresh_token"`, `"authorization_code"`): make refreshes fail while sign-ins work.
+    /// Requests without that grant type (any other path) do not match.
+    pub fn grant_type(mut self, grant_type: impl Into<String>) -> Self {
+        self.grant_type = Some(grant_type.into());
+        self
     }
 
     /// Only requests with this method (e.g. `"POST"`). An unknown method matches nothing.
@@ -80,9 +118,27 @@ impl Fault {
         self
     }
 
-    /// Hit only the next `n` matching requests (default: every one until cleared).
+    /// Hit only the next `n` matching requests (default: every one until cleared). With a
+    /// time window too, the fault ends at whichever limit comes first.
     pub fn times(mut self, n: u32) -> Self {
         self.times = Some(n);
+        self
+    }
+
+    /// Hit matching requests for this long, on the real clock, counted from
+    /// [injection](crate::Emulator::inject_fault) (not the emulator's
+    /// [advanced clock](crate::Emulator::advance_clock)): an outage window. A request that
+    /// arrives during the window gets the whole fault, its delay included, even if the window
+    /// ends meanwhile.
+    pub fn for_duration(mut self, duration: Duration) -> Self {
+        self.window = Some(Window::For(duration));
+        self
+    }
+
+    /// Hit matching requests until `deadline` (real clock), like
+    /// [`for_duration`](Self::for_duration) with a fixed end.
+    pub fn until(mut self, deadline: Instant) -> Self {
+        self.window = Some(Window::Until(deadline));
         self
     }
 
@@ -103,12 +159,30 @@ impl Fault {
         self
     }
 
-    fn matches(&self, method: &Method, path: &str) -> bool {
+    fn matches(&self, method: &Method, path: &str, grant_type: Option<&str>) -> bool {
         let path_ok = match self.path.strip_suffix('*') {
             Some(prefix) => path.starts_with(prefix),
             None => path == self.path,
         };
-        path_ok && self.method.as_ref().is_none_or(|m| m == method)
+        path_ok
+            && self.method.as_ref().is_none_or(|m| m == method)
+            && self
+                .grant_type
+                .as_deref()
+                .is_none_or(|g| Some(g) == grant_type)
+    }
+}
+
+/// An injected fault with its id and its end on the real clock.
+struct Rule {
+    id: FaultId,
+    fault: Fault,
+    ends_at: Option<Instant>,
+}
+
+impl Rule {
+    fn live(&self, now: Instant) -> bool {
+        self.fault.times != Some(0) && self.ends_at.is_none_or(|end| now < end)
     }
 }
 
@@ -138,6 +212,11 @@ pub struct RecordedRequest {
     pub request_body: Option<serde_json::Value>,
     /// The JSON response body, if there was one.
     pub response_body: Option<serde_json::Value>,
+    /// When the request arrived (real clock).
+    pub received_at: SystemTime,
+    /// How long the emulator took to answer (injected delays included); for a request the
+    /// client abandoned, how long until it went away.
+    pub duration: Duration,
 }
 
 /// A response kept for replay: status, headers worth keeping, body.
@@ -151,7 +230,8 @@ const MAX_REQUEST_BODY: usize = 1 << 20;
 
 #[derive(Default)]
 pub(crate) struct Faults {
-    rules: Mutex<Vec<Fault>>,
+    rules: Mutex<Vec<Rule>>,
+    next_id: AtomicU64,
     log: Mutex<Vec<RecordedRequest>>,
     /// Responses of POSTs by (path, Idempotency-Key), replayed for a repeated key.
     idempotent: Mutex<HashMap<IdempotencyKey, StoredResponse>>,
@@ -161,8 +241,25 @@ pub(crate) struct Faults {
 }
 
 impl Faults {
-    pub fn add(&self, fault: Fault) {
-        lock(&self.rules).push(fault);
+    pub fn add(&self, fault: Fault) -> FaultId {
+        let id = FaultId(self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
+        let now = Instant::now();
+        // A window too long to represent has no end.
+        let ends_at = fault.window.and_then(|w| match w {
+            Window::For(d) => now.checked_add(d),
+            Window::Until(t) => Some(t),
+        });
+        lock(&self.rules).push(Rule { id, fault, ends_at });
+        id
+    }
+
+    pub fn remove(&self, id: FaultId) -> bool {
+        let mut rules = lock(&self.rules);
+        let now = Instant::now();
+        rules.retain(|r| r.live(now));
+        let before = rules.len();
+        rules.retain(|r| r.id != id);
+        rules.len() != before
     }
 
     pub fn clear(&self) {
@@ -178,13 +275,17 @@ impl Faults {
     }
 
     /// Takes one use of the first rule matching the request. A rule whose uses have run out
-    /// (including one made with `times(0)`) matches nothing and is dropped.
-    fn take(&self, method: &Method, path: &str) -> Option<Fault> {
+    /// (including one made with `times(0)`) or whose window has passed matches nothing and is
+    /// dropped.
+    fn take(&self, method: &Method, path: &str, grant_type: Option<&str>) -> Option<Fault> {
         let mut rules = lock(&self.rules);
-        rules.retain(|f| f.times != Some(0));
-        let index = rules.iter().position(|f| f.matches(method, path))?;
-        let fault = rules[index].clone();
-        if let Some(times) = rules[index].times.as_mut() {
+        let now = Instant::now();
+        rules.retain(|r| r.live(now));
+        let index = rules
+            .iter()
+            .position(|r| r.fault.matches(method, path, grant_type))?;
+        let fault = rules[index].fault.clone();
+        if let Some(times) = rules[index].fault.times.as_mut() {
             *times = times.saturating_sub(1);
             if *times == 0 {
                 rules.remove(index);
@@ -245,12 +346,14 @@ const CLIENT_CLOSED_REQUEST: u16 = 499;
 /// Records a request that was dropped before it was answered.
 struct Abandoned<'a> {
     faults: &'a Faults,
+    started: Instant,
     record: Option<RecordedRequest>,
 }
 
 impl Drop for Abandoned<'_> {
     fn drop(&mut self) {
-        if let Some(record) = self.record.take() {
+        if let Some(mut record) = self.record.take() {
+            record.duration = self.started.elapsed();
             lock(&self.faults.log).push(record);
         }
     }
@@ -334,6 +437,8 @@ pub(crate) async fn middleware(
     next: Next,
 ) -> Response {
     let faults = &state.faults;
+    let received_at = SystemTime::now();
+    let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
@@ -365,12 +470,13 @@ pub(crate) async fn middleware(
         .and_then(|v| v.get("grant_type")?.as_str().map(str::to_owned));
     let request = Request::from_parts(parts, Body::from(bytes));
 
-    let fault = faults.take(&method, &path);
+    let fault = faults.take(&method, &path, grant_type.as_deref());
     let fault_status = fault.as_ref().and_then(|f| f.status.map(|s| (f, s)));
     // Until the answer is ready the request is recorded as abandoned: if the client gives up
     // during an injected delay (its timeout), the log still shows the attempt.
     let mut abandoned = fault.as_ref().map(|_| Abandoned {
         faults,
+        started,
         record: Some(RecordedRequest {
             method: method.to_string(),
             path: path.clone(),
@@ -385,6 +491,8 @@ pub(crate) async fn middleware(
                 "code": "emulated_fault",
                 "message": "The client closed the connection before the emulator answered (injected fault).",
             })),
+            received_at,
+            duration: Duration::ZERO,
         }),
     });
     if let Some(delay) = fault.as_ref().and_then(|f| f.delay) {
@@ -439,6 +547,8 @@ pub(crate) async fn middleware(
         grant_type,
         request_body,
         response_body,
+        received_at,
+        duration: started.elapsed(),
     });
     response
 }
@@ -451,22 +561,52 @@ mod tests {
     fn a_fault_used_up_or_made_with_zero_times_matches_nothing() {
         let faults = Faults::default();
         faults.add(Fault::new("/a").status(503).times(0));
-        assert!(faults.take(&Method::GET, "/a").is_none());
+        assert!(faults.take(&Method::GET, "/a", None).is_none());
         faults.add(Fault::new("/a").status(503).times(2));
-        assert!(faults.take(&Method::GET, "/a").is_some());
-        assert!(faults.take(&Method::GET, "/a").is_some());
-        assert!(faults.take(&Method::GET, "/a").is_none());
+        assert!(faults.take(&Method::GET, "/a", None).is_some());
+        assert!(faults.take(&Method::GET, "/a", None).is_some());
+        assert!(faults.take(&Method::GET, "/a", None).is_none());
         assert!(lock(&faults.rules).is_empty());
     }
 
     #[test]
-    fn faults_match_by_path_prefix_and_method() {
+    fn a_fault_with_a_window_ends_with_it_and_one_fault_can_be_removed() {
+        let faults = Faults::default();
+        let past = faults.add(Fault::new("/a").status(503).until(Instant::now()));
+        assert!(faults.take(&Method::GET, "/a", None).is_none());
+        assert!(!faults.remove(past), "an ended fault is already gone");
+        let long = faults.add(
+            Fault::new("/a")
+                .status(503)
+                .for_duration(Duration::from_secs(60)),
+        );
+        let other = faults.add(Fault::new("/b").status(500));
+        assert_ne!(long, other);
+        assert!(faults.take(&Method::GET, "/a", None).is_some());
+        assert!(faults.take(&Method::GET, "/a", None).is_some());
+        assert!(faults.remove(long));
+        assert!(!faults.remove(long));
+        assert!(faults.take(&Method::GET, "/a", None).is_none());
+        assert!(
+            faults.take(&Method::GET, "/b", None).is_some(),
+            "the other fault stays"
+        );
+    }
+
+    #[test]
+    fn faults_match_by_path_prefix_method_and_grant_type() {
         let fault = Fault::new("/user_management/*").method("POST");
-        assert!(fault.matches(&Method::POST, "/user_management/users"));
-        assert!(!fault.matches(&Method::GET, "/user_management/users"));
-        assert!(!fault.matches(&Method::POST, "/sso/jwks/x"));
-        assert!(Fault::new("/a").matches(&Method::DELETE, "/a"));
-        assert!(!Fault::new("/a").matches(&Method::GET, "/a/b"));
+        assert!(fault.matches(&Method::POST, "/user_management/users", None));
+        assert!(!fault.matches(&Method::GET, "/user_management/users", None));
+        assert!(!fault.matches(&Method::POST, "/sso/jwks/x", None));
+        assert!(Fault::new("/a").matches(&Method::DELETE, "/a", None));
+        assert!(!Fault::new("/a").matches(&Method::GET, "/a/b", None));
+        assert!(Fault::new("/sso/jwks/*").matches(&Method::GET, "/sso/jwks/client_1", None));
+        let refresh = Fault::new("/user_management/authenticate").grant_type("refresh_token");
+        let path = "/user_management/authenticate";
+        assert!(refresh.matches(&Method::POST, path, Some("refresh_token")));
+        assert!(!refresh.matches(&Method::POST, path, Some("authorization_code")));
+        assert!(!refresh.matches(&Method::POST, path, None));
     }
 
     #[test]

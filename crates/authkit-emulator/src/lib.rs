@@ -27,31 +27,217 @@
 //! and error shapes; RS256 access tokens and a JWKS
 //! at `/sso/jwks/{client_id}`; a hosted sign-in page at `/user_management/authorize`; an
 //! [outbox](Emulator::outbox) of the emails WorkOS would send; and [fault injection](Fault).
+//!
+//! The sections below show its controls. The binary (`cargo run -p authkit-emulator -- --help`)
+//! runs the same emulator with demo users, for apps in any language.
+//!
+//! # Development and tests only
+//!
+//! The emulator listens on `127.0.0.1` only, answers only requests addressed to `localhost`,
+//! `127.0.0.1` or `[::1]` (other `Host` headers get 421, so a web page cannot reach it through
+//! DNS rebinding), and signs tokens with [published development keys](SigningKey). Never
+//! expose it to a network, and never let a production app trust its tokens.
+//!
+//! # Registering your app
+//!
+//! As in the WorkOS dashboard, an app registers where sign-ins and sign-outs may return, and
+//! the emulator refuses the rest with an error page that says what to register, never with a
+//! redirect: [`redirect_uri`](EmulatorBuilder::redirect_uri) (exact match; the first is the
+//! default), [`logout_redirect_uri`](EmulatorBuilder::logout_redirect_uri) (the logout URL's
+//! `return_to`) and [`allowed_host`](EmulatorBuilder::allowed_host) (another name to answer
+//! to, e.g. a container's). A code exchange that sends a `redirect_uri` must send the one the
+//! code went to.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use authkit_emulator::Emulator;
+//!
+//! let emulator = Emulator::builder()
+//!     .redirect_uri("http://localhost:3000/auth/callback")
+//!     .logout_redirect_uri("http://localhost:3000/")
+//!     .start()
+//!     .await?;
+//! let authorize = |redirect_uri: &str| {
+//!     let mut url = url::Url::parse(&format!("{}/user_management/authorize", emulator.base_url()))?;
+//!     url.query_pairs_mut()
+//!         .append_pair("client_id", emulator.client_id())
+//!         .append_pair("response_type", "code")
+//!         .append_pair("redirect_uri", redirect_uri);
+//!     Ok::<_, url::ParseError>(url)
+//! };
+//! let http = reqwest::Client::new();
+//! let page = http.get(authorize("http://localhost:3000/auth/callback")?).send().await?;
+//! assert_eq!(page.status(), 200); // the sign-in page
+//! let refused = http.get(authorize("https://evil.example/callback")?).send().await?;
+//! assert_eq!(refused.status(), 400);
+//! assert!(refused.text().await?.contains("EmulatorBuilder::redirect_uri"));
+//!
+//! // A request addressed to another name (DNS rebinding) is refused.
+//! let rebound = http
+//!     .get(format!("{}/__emulator/outbox", emulator.base_url()))
+//!     .header("host", "evil.example")
+//!     .send()
+//!     .await?;
+//! assert_eq!(rebound.status(), 421);
+//! # Ok(()) }
+//! ```
+//!
+//! # Signing users in from tests
+//!
+//! [`Emulator::approve_sign_in`] completes the sign-in an app's authorization URL starts, as
+//! if the user had signed in on the hosted page; the hosted page itself can be driven with
+//! plain form posts (or a browser) to test its step-ups.
+//!
+//! # Impersonation
+//!
+//! [`Emulator::impersonate`] does what the dashboard's "Impersonate user" button does: it
+//! sends the browser to the default redirect URI with a code and no `state`. The exchange
+//! answers `authentication_method: "Impersonation"` and the
+//! `impersonator`; every access token of the session carries `act: {"sub": <impersonator>}`,
+//! refreshed ones too, for 60 minutes. [`Emulator::end_impersonation`] makes the session's
+//! later refreshes come back without `act`, to test that an app drops the impersonator.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use authkit_emulator::{Emulator, Impersonation, SeedUser};
+//! use serde_json::{Value, json};
+//!
+//! let emulator = Emulator::builder()
+//!     .redirect_uri("http://localhost:3000/auth/callback")
+//!     .seed_user(SeedUser::new("ada@example.com"))
+//!     .start()
+//!     .await?;
+//! let callback = emulator.impersonate(&Impersonation::new("ada@example.com", "support@example.com"))?;
+//! let code = callback.query_pairs().find(|(k, _)| k == "code").ok_or("no code")?.1.into_owned();
+//!
+//! let http = reqwest::Client::new();
+//! let authenticate = |body: Value| {
+//!     let mut body = body;
+//!     body["client_id"] = json!(emulator.client_id());
+//!     body["client_secret"] = json!(emulator.api_key());
+//!     http.post(format!("{}/user_management/authenticate", emulator.base_url())).json(&body).send()
+//! };
+//! let auth: Value = authenticate(json!({ "grant_type": "authorization_code", "code": code }))
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(auth["impersonator"]["email"], "support@example.com");
+//!
+//! // The impersonation ends: the next refresh has no impersonator (and its token no `act`).
+//! let sessions: Value = http
+//!     .get(format!("{}/user_management/users/{}/sessions", emulator.base_url(), auth["user"]["id"].as_str().unwrap_or_default()))
+//!     .bearer_auth(emulator.api_key())
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert!(emulator.end_impersonation(sessions["data"][0]["id"].as_str().unwrap_or_default()));
+//! let refreshed: Value = authenticate(json!({ "grant_type": "refresh_token", "refresh_token": auth["refresh_token"] }))
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert!(refreshed.get("impersonator").is_none());
+//! # Ok(()) }
+//! ```
+//!
+//! # Signing-key rotation
+//!
+//! [`Emulator::rotate_signing_key`] makes a new key (with its own `kid`) sign every token from
+//! now on while the JWKS keeps publishing the old one; [`Emulator::retire_signing_key`] later
+//! removes the old one; [`Emulator::publish_signing_key`] publishes a key before it signs.
+//! [`SigningKey::development_key`] gives four fixed development keys, so no RSA key is
+//! generated at run time.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use authkit_emulator::{Emulator, SigningKey};
+//!
+//! let emulator = Emulator::start().await?;
+//! emulator.rotate_signing_key(SigningKey::development_key(2).ok_or("no key 2")?)?;
+//! let jwks: serde_json::Value = reqwest::get(format!("{}/sso/jwks/{}", emulator.base_url(), emulator.client_id()))
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(2)); // old and new
+//! emulator.retire_signing_key("emulator_dev_key_1")?;
+//! assert_eq!(emulator.published_kids(), ["emulator_dev_key_2"]);
+//! # Ok(()) }
+//! ```
+//!
+//! # Faults and the request log
+//!
+//! [`Emulator::inject_fault`] makes matching requests (by path or path prefix, method, and for
+//! `/user_management/authenticate` the grant type) fail with a status or wait, for a number of
+//! requests or a time window on the real clock, and returns a [`FaultId`] for
+//! [`Emulator::remove_fault`]. A delay holds up only the requests it hits.
+//! [`Emulator::requests`] lists what the emulator was asked, with when and how long it took.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use authkit_emulator::{Emulator, Fault};
+//!
+//! let emulator = Emulator::start().await?;
+//! let jwks = format!("{}/sso/jwks/{}", emulator.base_url(), emulator.client_id());
+//! // The JWKS is down for 5 seconds, or until the fault is removed.
+//! let outage = emulator.inject_fault(
+//!     Fault::new("/sso/jwks/*").status(503).for_duration(Duration::from_secs(5)),
+//! );
+//! assert_eq!(reqwest::get(&jwks).await?.status(), 503);
+//! assert!(emulator.remove_fault(outage));
+//! assert_eq!(reqwest::get(&jwks).await?.status(), 200);
+//! // Only refreshes fail; sign-ins go on.
+//! emulator.inject_fault(
+//!     Fault::new("/user_management/authenticate").grant_type("refresh_token").status(503).retry_after(5),
+//! );
+//! let log = emulator.requests();
+//! assert_eq!(log.len(), 2);
+//! assert!(log[0].received_at <= log[1].received_at);
+//! # Ok(()) }
+//! ```
+//!
+//! # The clock
+//!
+//! [`Emulator::advance_clock`] moves the emulator's clock forward, so codes, tokens and
+//! sessions expire without waiting.
+
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod auth;
 mod faults;
 mod http;
 mod outbox;
+mod registration;
 mod routes;
 mod seed;
 mod store;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use axum::Router;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
+pub use auth::impersonation::Impersonation;
 pub use auth::tokens::SigningKey;
-pub use faults::{Fault, RecordedRequest};
+pub use faults::{Fault, FaultId, RecordedRequest};
 pub use outbox::{Email, EmailKind};
 pub use seed::SeedUser;
 
+use auth::tokens::KeyRing;
 use faults::Faults;
 use outbox::Outbox;
+use registration::Registered;
 use store::Store;
 
 /// The API key the emulator accepts unless told otherwise.
@@ -59,7 +245,7 @@ pub const DEFAULT_API_KEY: &str = "sk_test_emulator";
 /// The client id the emulator uses unless told otherwise.
 pub const DEFAULT_CLIENT_ID: &str = "client_emulator";
 
-/// Why the emulator could not start.
+/// Why the emulator could not start, or refused a control call.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EmulatorError {
@@ -77,6 +263,10 @@ pub enum EmulatorError {
     /// A setting was rejected.
     #[error("invalid emulator setting: {0}")]
     Invalid(String),
+    /// A control call or test helper was refused, e.g. a sign-in for an unknown user or to a
+    /// redirect URI that is not registered. The text says why and what to do.
+    #[error("the emulator refused: {0}")]
+    Refused(String),
 }
 
 /// Settings fixed at start.
@@ -89,8 +279,8 @@ pub(crate) struct Config {
     pub issuer: String,
     /// Access token lifetime.
     pub access_token_ttl: Duration,
-    /// The key that signs access tokens.
-    pub signing_key: SigningKey,
+    /// Redirect URIs, logout redirect URIs and host names the app registered.
+    pub registered: Registered,
     /// Every sign-in needs MFA: users without a factor must enroll one (`mfa_enrollment`).
     pub require_mfa: bool,
 }
@@ -101,6 +291,8 @@ pub(crate) struct State {
     pub store: Mutex<Store>,
     pub outbox: Outbox,
     pub faults: Faults,
+    /// The key that signs access tokens and the keys the JWKS publishes.
+    keys: RwLock<KeyRing>,
     /// Seconds added to the real clock (see [`Emulator::advance_clock`]).
     clock_offset: AtomicI64,
 }
@@ -117,6 +309,16 @@ impl State {
     /// Locks the store (a poisoned lock is recovered: the data is plain values).
     pub fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The signing keys (a poisoned lock is recovered: keys are replaced whole).
+    pub fn keys(&self) -> RwLockReadGuard<'_, KeyRing> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The signing keys, to change them.
+    pub fn keys_mut(&self) -> RwLockWriteGuard<'_, KeyRing> {
+        self.keys.write().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -164,6 +366,9 @@ pub struct EmulatorBuilder {
     signing_key: Option<SigningKey>,
     seed: Vec<SeedUser>,
     require_mfa: bool,
+    redirect_uris: Vec<String>,
+    logout_redirect_uris: Vec<String>,
+    allowed_hosts: Vec<String>,
 }
 
 impl EmulatorBuilder {
@@ -216,8 +421,38 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Registers a redirect URI, as in the WorkOS dashboard: a sign-in may return only to a
+    /// registered one (exact match). Repeat for several; the first is the default, where
+    /// [impersonation](Emulator::impersonate) sends the browser. With none registered, every
+    /// sign-in is refused with a page that says which URI to register.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Registers a logout redirect URI: the `return_to` of the logout URL must be one of them
+    /// (exact match), else the emulator shows an error page instead of redirecting. Repeat for
+    /// several; the first is where a logout without `return_to` goes.
+    pub fn logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.logout_redirect_uris.push(uri.into());
+        self
+    }
+
+    /// Answers requests addressed to this host name (any port) too, e.g. the name of the
+    /// emulator's container. By default only `localhost`, `127.0.0.1` and `[::1]` are answered,
+    /// and other `Host` headers get 421 (no DNS rebinding of a developer's machine).
+    pub fn allowed_host(mut self, name: impl Into<String>) -> Self {
+        self.allowed_hosts.push(name.into());
+        self
+    }
+
     /// Starts serving on `127.0.0.1`.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        let registered = Registered::new(
+            &self.redirect_uris,
+            &self.logout_redirect_uris,
+            &self.allowed_hosts,
+        )?;
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port.unwrap_or(0)));
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -240,14 +475,16 @@ impl EmulatorBuilder {
             client_id,
             base_url,
             access_token_ttl: self.access_token_ttl.unwrap_or(Duration::from_secs(300)),
-            signing_key: self.signing_key.unwrap_or_else(SigningKey::development),
+            registered,
             require_mfa: self.require_mfa,
         };
+        let signing_key = self.signing_key.unwrap_or_else(SigningKey::development);
         let state: SharedState = Arc::new(State {
             config,
             store: Mutex::new(Store::default()),
             outbox: Outbox::default(),
             faults: Faults::default(),
+            keys: RwLock::new(KeyRing::new(signing_key)),
             clock_offset: AtomicI64::new(0),
         });
         seed::apply(&state, &self.seed)?;
@@ -277,10 +514,15 @@ impl EmulatorBuilder {
 }
 
 fn router(state: SharedState) -> Router {
-    routes::router(state.clone()).layer(axum::middleware::from_fn_with_state(
-        state,
-        faults::middleware,
-    ))
+    routes::router(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::middleware,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            registration::host_guard,
+        ))
 }
 
 impl Emulator {
@@ -314,6 +556,16 @@ impl Emulator {
         &self.state.config.client_id
     }
 
+    /// The registered redirect URIs (normalized), the default first.
+    pub fn redirect_uris(&self) -> &[String] {
+        &self.state.config.registered.redirect_uris
+    }
+
+    /// The registered logout redirect URIs (normalized), the default first.
+    pub fn logout_redirect_uris(&self) -> &[String] {
+        &self.state.config.registered.logout_redirect_uris
+    }
+
     /// Every email sent so far, oldest first.
     pub fn outbox(&self) -> Vec<Email> {
         self.state.outbox.all()
@@ -334,9 +586,15 @@ impl Emulator {
         self.state.outbox.clear();
     }
 
-    /// Injects a fault (see [`Fault`]).
-    pub fn inject_fault(&self, fault: Fault) {
-        self.state.faults.add(fault);
+    /// Injects a fault (see [`Fault`]) and returns its id, for [`remove_fault`](Self::remove_fault).
+    /// A fault limited to a [duration](Fault::for_duration) starts counting now.
+    pub fn inject_fault(&self, fault: Fault) -> FaultId {
+        self.state.faults.add(fault)
+    }
+
+    /// Removes one fault; `false` when it was already gone (removed, used up or expired).
+    pub fn remove_fault(&self, id: FaultId) -> bool {
+        self.state.faults.remove(id)
     }
 
     /// Removes every fault.

@@ -4,9 +4,16 @@
 //! cargo run -p authkit-emulator
 //! cargo run -p authkit-emulator -- --port 4200
 //! PORT=4200 RUST_LOG=debug cargo run -p authkit-emulator
+//! cargo run -p authkit-emulator -- --redirect-uri http://localhost:8080/callback \
+//!     --logout-redirect-uri http://localhost:8080/
 //! ```
 //!
-//! Point an app at it with the variables the banner prints. **Development only**: the emulator
+//! Point an app at it with the variables the banner prints. As in the WorkOS dashboard, a
+//! sign-in returns only to a registered redirect URI and a sign-out only to a registered
+//! logout redirect URI: `http://localhost:3000/auth/callback` and `http://localhost:3000/`
+//! (the example apps') are registered by default; add yours with `--redirect-uri` and
+//! `--logout-redirect-uri` (repeatable). Only requests addressed to `localhost`, `127.0.0.1`
+//! or `[::1]` are answered; `--allowed-host <name>` adds a name (e.g. a container's). **Development only**: the emulator
 //! keeps passwords in memory, signs tokens with a published key, and trusts anyone who knows
 //! its API key. Never expose it or use it in production.
 
@@ -17,6 +24,10 @@ use tracing_subscriber::EnvFilter;
 
 /// The port used when `PORT` is not set.
 const DEFAULT_PORT: u16 = 4100;
+/// Registered by default: the example apps' callback (`cargo run --example login`).
+const DEFAULT_REDIRECT_URI: &str = "http://localhost:3000/auth/callback";
+/// Registered by default: where the example apps return after signing out.
+const DEFAULT_LOGOUT_REDIRECT_URI: &str = "http://localhost:3000/";
 /// Every demo user's password.
 const PASSWORD: &str = "password123!";
 /// The TOTP user's authenticator secret (base32); public on purpose, it is a demo.
@@ -68,12 +79,26 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn Error>> {
-    let port = port_from_args()?;
+    let args = Args::parse()?;
+    let builder = Emulator::builder()
+        .port(args.port)
+        .redirect_uri(DEFAULT_REDIRECT_URI)
+        .logout_redirect_uri(DEFAULT_LOGOUT_REDIRECT_URI);
+    let builder = args
+        .redirect_uris
+        .iter()
+        .fold(builder, |b, uri| b.redirect_uri(uri));
+    let builder = args
+        .logout_redirect_uris
+        .iter()
+        .fold(builder, |b, uri| b.logout_redirect_uri(uri));
+    let builder = args
+        .allowed_hosts
+        .iter()
+        .fold(builder, |b, host| b.allowed_host(host));
     let emulator = demo_users()
         .into_iter()
-        .fold(Emulator::builder().port(port), |builder, (user, _)| {
-            builder.seed_user(user)
-        })
+        .fold(builder, |builder, (user, _)| builder.seed_user(user))
         .start()
         .await
         .map_err(|e| format!("{e}; choose another port with --port <port>"))?;
@@ -86,35 +111,70 @@ async fn run() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// `--port <port>`, else `PORT`, else [`DEFAULT_PORT`].
-fn port_from_args() -> Result<u16, String> {
-    let mut args = std::env::args().skip(1);
-    let mut port = None;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--port" | "-p" => {
-                port = Some(
-                    args.next()
-                        .ok_or("--port needs a value, e.g. --port 4100")?,
-                )
+/// The command line.
+struct Args {
+    /// `--port <port>`, else `PORT`, else [`DEFAULT_PORT`].
+    port: u16,
+    /// `--redirect-uri <url>`, repeatable, registered besides [`DEFAULT_REDIRECT_URI`].
+    redirect_uris: Vec<String>,
+    /// `--logout-redirect-uri <url>`, repeatable.
+    logout_redirect_uris: Vec<String>,
+    /// `--allowed-host <name>`, repeatable.
+    allowed_hosts: Vec<String>,
+}
+
+const USAGE: &str = "\
+Usage: authkit-emulator [--port <port>] [--redirect-uri <url>]... [--logout-redirect-uri <url>]...
+                        [--allowed-host <name>]...
+
+Runs a local WorkOS emulator with demo users (development and tests only; never production).
+
+  --port <port>                 port on 127.0.0.1 (default: $PORT, else 4100)
+  --redirect-uri <url>          a redirect URI sign-ins may return to, besides
+                                http://localhost:3000/auth/callback (repeatable)
+  --logout-redirect-uri <url>   a URL sign-outs may return to, besides http://localhost:3000/
+                                (repeatable)
+  --allowed-host <name>         answer requests addressed to this host name too, besides
+                                localhost, 127.0.0.1 and [::1] (repeatable)";
+
+impl Args {
+    fn parse() -> Result<Args, String> {
+        let mut args = std::env::args().skip(1);
+        let mut port = None;
+        let mut parsed = Args {
+            port: DEFAULT_PORT,
+            redirect_uris: Vec::new(),
+            logout_redirect_uris: Vec::new(),
+            allowed_hosts: Vec::new(),
+        };
+        while let Some(arg) = args.next() {
+            let mut value = |example: &str| {
+                args.next()
+                    .ok_or_else(|| format!("{arg} needs a value, e.g. {arg} {example}"))
+            };
+            match arg.as_str() {
+                "--port" | "-p" => port = Some(value("4100")?),
+                "--redirect-uri" => parsed
+                    .redirect_uris
+                    .push(value("http://localhost:8080/callback")?),
+                "--logout-redirect-uri" => parsed
+                    .logout_redirect_uris
+                    .push(value("http://localhost:8080/")?),
+                "--allowed-host" => parsed.allowed_hosts.push(value("emulator")?),
+                "--help" | "-h" => {
+                    println!("{USAGE}");
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown argument {other:?}; see --help")),
             }
-            "--help" | "-h" => {
-                println!(
-                    "Usage: authkit-emulator [--port <port>]\n\nRuns a local WorkOS emulator with demo users (development and tests only)."
-                );
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument {other:?}; see --help")),
         }
+        if let Some(value) = port.or_else(|| std::env::var("PORT").ok()) {
+            parsed.port = value.trim().parse().map_err(|_| {
+                format!("{value:?} is not a port number: use e.g. --port {DEFAULT_PORT}")
+            })?;
+        }
+        Ok(parsed)
     }
-    let value = match port.or_else(|| std::env::var("PORT").ok()) {
-        None => return Ok(DEFAULT_PORT),
-        Some(value) => value,
-    };
-    value
-        .trim()
-        .parse()
-        .map_err(|_| format!("{value:?} is not a port number: use e.g. --port {DEFAULT_PORT}"))
 }
 
 fn print_banner(emulator: &Emulator, organizations: &[(String, String)]) {
@@ -141,6 +201,15 @@ fn print_banner(emulator: &Emulator, organizations: &[(String, String)]) {
     println!("  Organizations:");
     for (id, name) in organizations {
         println!("    {name}  ({id})");
+    }
+    println!();
+    println!("  Registered redirect URIs (add more with --redirect-uri <url>):");
+    for uri in emulator.redirect_uris() {
+        println!("    {uri}");
+    }
+    println!("  Registered logout redirect URIs (add more with --logout-redirect-uri <url>):");
+    for uri in emulator.logout_redirect_uris() {
+        println!("    {uri}");
     }
     println!();
     println!("  Emails WorkOS would send (codes, links): GET {base}/__emulator/outbox");

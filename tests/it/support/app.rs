@@ -15,7 +15,20 @@ use axum_test::{TestResponse, TestServer};
 use serde_json::json;
 
 pub const CALLBACK: &str = "http://localhost:3000/auth/callback";
+/// Where the app returns after signing out (its origin's `/`, AuthKit's default).
+pub const HOME: &str = "http://localhost:3000/";
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// An emulator builder with the test app's [`CALLBACK`] and [`HOME`] registered, as an app
+/// registers them in the WorkOS dashboard.
+pub fn emulator_builder() -> authkit_emulator::EmulatorBuilder {
+    register(Emulator::builder())
+}
+
+/// Registers the test app's [`CALLBACK`] and [`HOME`] on `emulator`.
+pub fn register(emulator: authkit_emulator::EmulatorBuilder) -> authkit_emulator::EmulatorBuilder {
+    emulator.redirect_uri(CALLBACK).logout_redirect_uri(HOME)
+}
 
 pub struct TestApp {
     pub emulator: Emulator,
@@ -129,7 +142,7 @@ impl TestApp {
         client: impl FnOnce(&Emulator) -> Client,
         configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
     ) -> TestApp {
-        let emulator = emulator.start().await.unwrap();
+        let emulator = register(emulator).start().await.unwrap();
         let authkit = configure(AuthKit::builder(client(&emulator), CALLBACK))
             .build()
             .unwrap();
@@ -237,7 +250,7 @@ impl TestApp {
         configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
         extra: Router,
     ) -> (TestApp, MemoryStore) {
-        let emulator = emulator.start().await.unwrap();
+        let emulator = register(emulator).start().await.unwrap();
         let authkit = configure(AuthKit::builder(emulator.client(), CALLBACK))
             .build()
             .unwrap();

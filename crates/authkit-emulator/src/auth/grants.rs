@@ -30,7 +30,7 @@ use crate::outbox::{Email, EmailKind};
 use crate::store::{
     EmailVerificationRec, MagicAuthRec, MembershipRec, Store, new_id, random_code, random_token,
 };
-use crate::{Emulator, SharedState, State as EmulatorState};
+use crate::{Emulator, EmulatorError, SharedState, State as EmulatorState};
 
 /// How long a pending authentication token lives.
 const PENDING_TTL: Duration = Duration::minutes(10);
@@ -38,6 +38,8 @@ const PENDING_TTL: Duration = Duration::minutes(10);
 const EMAIL_CODE_TTL: Duration = Duration::minutes(10);
 /// How long a session lives without activity limits (refresh keeps it going until then).
 const SESSION_TTL: Duration = Duration::days(30);
+/// How long an impersonation session lives, as WorkOS: 60 minutes, refreshes included.
+const IMPERSONATION_TTL: Duration = Duration::minutes(60);
 
 /// `POST /user_management/authenticate` (public: the client authenticates with its body).
 pub(crate) fn routes() -> Router<SharedState> {
@@ -55,6 +57,8 @@ struct Body {
     code: Option<String>,
     #[serde(default)]
     code_verifier: Option<String>,
+    #[serde(default)]
+    redirect_uri: Option<String>,
     #[serde(default)]
     invitation_token: Option<String>,
     #[serde(default)]
@@ -191,6 +195,8 @@ struct SignIn {
     stage: Stage,
     /// Started by a public client (PKCE, no `client_secret`).
     public_client: bool,
+    /// `(email, reason)` of an impersonator (a sign-in from an impersonation code).
+    impersonator: Option<(String, Option<String>)>,
 }
 
 impl SignIn {
@@ -203,6 +209,7 @@ impl SignIn {
             user_agent: body.user_agent.clone(),
             stage,
             public_client: false,
+            impersonator: None,
         }
     }
 
@@ -215,6 +222,7 @@ impl SignIn {
             user_agent: body.user_agent.clone().or(pending.user_agent.clone()),
             stage,
             public_client,
+            impersonator: None,
         }
     }
 }
@@ -413,6 +421,11 @@ fn start_session(
     sign_in: SignIn,
     now: OffsetDateTime,
 ) -> Result<Value, ApiError> {
+    let ttl = if sign_in.impersonator.is_some() {
+        IMPERSONATION_TTL
+    } else {
+        SESSION_TTL
+    };
     let session = SessionRec {
         id: new_id("session"),
         user_id: sign_in.user_id.clone(),
@@ -421,8 +434,8 @@ fn start_session(
         authentication_method: sign_in.authentication_method,
         ip_address: sign_in.ip_address,
         user_agent: sign_in.user_agent,
-        impersonator: None,
-        expires_at: now + SESSION_TTL,
+        impersonator: sign_in.impersonator,
+        expires_at: now + ttl,
         ended_at: None,
         created_at: now,
         updated_at: now,
@@ -838,6 +851,14 @@ fn code_grant(
         .ok_or_else(|| {
             invalid_grant("The authorization code is invalid, expired or already used.")
         })?;
+    // OAuth: a redirect_uri sent with the exchange must be the one the code went to.
+    if let (Some(sent), Some(issued)) = (body.redirect_uri.as_deref(), &record.redirect_uri)
+        && crate::registration::normalize(sent).as_deref() != Some(issued.as_str())
+    {
+        return Err(invalid_grant(
+            "The redirect_uri does not match the one the authorization code was issued for.",
+        ));
+    }
     match (
         record.code_challenge.as_deref(),
         body.code_verifier.as_deref(),
@@ -887,6 +908,7 @@ fn code_grant(
     let mut sign_in = SignIn::new(&record.user_id, &record.authentication_method, body, stage);
     sign_in.organization_id = record.organization_id.clone();
     sign_in.public_client = public_client;
+    sign_in.impersonator = record.impersonator.clone();
     if let Some(token) = body
         .invitation_token
         .as_deref()
@@ -960,6 +982,8 @@ impl Emulator {
             expires_at: now + Duration::minutes(10),
             used: false,
             step_ups: false,
+            redirect_uri: None,
+            impersonator: None,
         });
         code
     }
@@ -976,13 +1000,13 @@ impl Emulator {
         &self,
         authorize_url: &str,
         email: &str,
-    ) -> Result<url::Url, String> {
+    ) -> Result<url::Url, EmulatorError> {
         let callback = self.approve_sign_in(authorize_url, email)?;
         let code = callback
             .query_pairs()
             .find(|(k, _)| k == "code")
             .map(|(_, v)| v.into_owned())
-            .ok_or("the callback URL has no code")?;
+            .ok_or_else(|| EmulatorError::Refused("the callback URL has no code".into()))?;
         let requested_org = url::Url::parse(authorize_url).ok().and_then(|u| {
             u.query_pairs()
                 .find(|(k, _)| k == "organization_id")
@@ -993,7 +1017,7 @@ impl Emulator {
             .auth
             .codes
             .get_mut(&code)
-            .ok_or("the code just issued is missing")?;
+            .ok_or_else(|| EmulatorError::Refused("the code just issued is missing".into()))?;
         record.step_ups = true;
         record.authentication_method = "GoogleOAuth".into();
         // Only an organization the authorization URL asked for counts as chosen.

@@ -24,7 +24,7 @@ use super::hosted_html::{self as html, Message, SignUpValues};
 use super::{AuthCodeRec, FactorRec, totp_verify};
 use crate::outbox::{Email, EmailKind};
 use crate::store::{self, EmailVerificationRec, MembershipRec, Record, Store, UserRec};
-use crate::{Emulator, SharedState};
+use crate::{Emulator, EmulatorError, SharedState};
 
 /// How long a sign-in on the hosted page may take, and how long its codes live.
 const FLOW_TTL: time::Duration = time::Duration::minutes(10);
@@ -189,7 +189,13 @@ fn html_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-fn error_page(status: StatusCode, title: &str, message: &str, restart: Option<&str>) -> Response {
+/// An HTML error page with this status (and a "start again" link when given).
+pub(crate) fn error_page(
+    status: StatusCode,
+    title: &str,
+    message: &str,
+    restart: Option<&str>,
+) -> Response {
     html_response(status, html::error_page(title, message, restart))
 }
 
@@ -213,9 +219,10 @@ fn redirect(status: StatusCode, location: &str) -> Response {
     }
 }
 
-/// Checks an authorization request. Problems with `client_id` or `redirect_uri` are a 400
-/// page (never a redirect to an unchecked URL); other problems go back to `redirect_uri`
-/// with `error` (302 from the GET, 303 from a form), as OAuth does.
+/// Checks an authorization request. Problems with `client_id` or `redirect_uri` (missing,
+/// malformed or not registered) are a 400 page, never a redirect to an unchecked URL; other
+/// problems go back to `redirect_uri` with `error` (302 from the GET, 303 from a form), as
+/// OAuth does. The forms carry the request in hidden fields, so each post is checked again.
 fn validate(
     state: &SharedState,
     mut req: AuthorizeRequest,
@@ -254,6 +261,16 @@ fn validate(
                 req.redirect_uri
             )));
         }
+    }
+    let registered = &state.config.registered;
+    if !registered.is_redirect_uri(&req.redirect_uri) {
+        tracing::warn!(redirect_uri = %req.redirect_uri, "emulator: refused an unregistered redirect_uri");
+        return Err(error_page(
+            StatusCode::BAD_REQUEST,
+            "Redirect URI not registered",
+            &registered.unregistered_redirect_uri(&req.redirect_uri),
+            None,
+        ));
     }
     let status = if from_get {
         StatusCode::FOUND
@@ -661,6 +678,8 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
         expires_at: now + FLOW_TTL,
         used: false,
         step_ups: false,
+        redirect_uri: Some(req.redirect_uri.clone()),
+        impersonator: None,
     };
     let location = req.redirect_with(&[("code", &code.code)]);
     store.auth.codes.insert(code);
@@ -885,16 +904,21 @@ impl Emulator {
     /// the hosted page, and returns the callback URL to send back to your app (with `code` and
     /// `state`). The code honours the URL's PKCE challenge and organization.
     ///
-    /// The user must exist. If they belong to several organizations and the URL names none,
-    /// the first membership is used (use the hosted page itself to test the choice screen).
-    /// No password, email verification or MFA step is asked: use the hosted page to test those.
+    /// The user must exist, and the URL's `redirect_uri` must be
+    /// [registered](crate::EmulatorBuilder::redirect_uri), as for the hosted page. If the user
+    /// belongs to several organizations and the URL names none, the first membership is used
+    /// (use the hosted page itself to test the choice screen). No password, email verification
+    /// or MFA step is asked: use the hosted page to test those.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use authkit_emulator::Emulator;
     ///
-    /// let emulator = Emulator::start().await?;
+    /// let emulator = Emulator::builder()
+    ///     .redirect_uri("http://localhost:3000/auth/callback")
+    ///     .start()
+    ///     .await?;
     /// let http = reqwest::Client::new();
     /// http.post(format!("{}/user_management/users", emulator.base_url()))
     ///     .bearer_auth(emulator.api_key())
@@ -925,29 +949,39 @@ impl Emulator {
     /// assert_eq!(auth["user"]["email"], "ada@example.com");
     /// # Ok(()) }
     /// ```
-    pub fn approve_sign_in(&self, authorize_url: &str, email: &str) -> Result<url::Url, String> {
+    pub fn approve_sign_in(
+        &self,
+        authorize_url: &str,
+        email: &str,
+    ) -> Result<url::Url, EmulatorError> {
+        let refused = EmulatorError::Refused;
         let url = url::Url::parse(authorize_url)
-            .map_err(|e| format!("{authorize_url:?} is not a URL: {e}"))?;
+            .map_err(|e| refused(format!("{authorize_url:?} is not a URL: {e}")))?;
         let param = |name: &str| {
             url.query_pairs()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.into_owned())
         };
         if param("client_id").as_deref() != Some(self.client_id()) {
-            return Err(format!(
+            return Err(refused(format!(
                 "the URL's client_id is not this emulator's ({})",
                 self.client_id()
-            ));
+            )));
         }
-        let redirect_uri = param("redirect_uri").ok_or("the URL has no redirect_uri")?;
+        let redirect_uri =
+            param("redirect_uri").ok_or_else(|| refused("the URL has no redirect_uri".into()))?;
+        let registered = &self.state.config.registered;
+        if !registered.is_redirect_uri(&redirect_uri) {
+            return Err(refused(registered.unregistered_redirect_uri(&redirect_uri)));
+        }
         let mut callback = url::Url::parse(&redirect_uri)
-            .map_err(|e| format!("redirect_uri {redirect_uri:?} is not a URL: {e}"))?;
+            .map_err(|e| refused(format!("redirect_uri {redirect_uri:?} is not a URL: {e}")))?;
         let now = self.state.now();
         let mut store = self.state.store();
         let user = store
             .users
             .find(|u| u.email.eq_ignore_ascii_case(email))
-            .ok_or_else(|| format!("no user has the email {email:?}: create it first"))?
+            .ok_or_else(|| refused(format!("no user has the email {email:?}: create it first")))?
             .id
             .clone();
         let organization_id = match param("organization_id") {
@@ -967,6 +1001,8 @@ impl Emulator {
             expires_at: now + FLOW_TTL,
             used: false,
             step_ups: false,
+            redirect_uri: Some(callback.to_string()),
+            impersonator: None,
         };
         {
             let mut pairs = callback.query_pairs_mut();

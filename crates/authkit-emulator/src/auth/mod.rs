@@ -6,6 +6,7 @@
 
 pub(crate) mod hosted;
 mod hosted_html;
+pub(crate) mod impersonation;
 
 use time::OffsetDateTime;
 
@@ -76,6 +77,12 @@ pub(crate) struct AuthCodeRec {
     /// organization choice), as WorkOS does after e.g. an OAuth sign-in; codes from the hosted
     /// page, which ran those steps itself, do not.
     pub step_ups: bool,
+    /// The redirect URI the code was sent to (`None` for codes seeded directly in tests). A
+    /// code exchange that names a `redirect_uri` must name this one.
+    pub redirect_uri: Option<String>,
+    /// `(email, reason)` of the dashboard user impersonating the user: the session the code
+    /// starts is an impersonation.
+    pub impersonator: Option<(String, Option<String>)>,
 }
 
 /// A refresh token (single use).

@@ -1,8 +1,9 @@
 //! Access tokens: the emulator's fixed signing key, RS256 JWTs and the JWKS.
 //!
-//! The key below is a **development key, published on purpose: it is not secret**. Anyone can
-//! forge tokens with it, which is fine for an emulator and fatal anywhere else. It is fixed
-//! (not generated at start) because RSA key generation in a debug build takes seconds.
+//! The keys in `keys/` are **development keys, published on purpose: they are not secret**.
+//! Anyone can forge tokens with them, which is fine for an emulator and fatal anywhere else.
+//! They are fixed (not generated at start) because RSA key generation in a debug build takes
+//! seconds.
 
 use std::sync::OnceLock;
 
@@ -16,69 +17,35 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::SharedState;
 use crate::State as EmulatorState;
 use crate::http::ApiError;
+use crate::{Emulator, EmulatorError, SharedState};
 
-/// The emulator's RSA-2048 signing key (PKCS#8). DEVELOPMENT ONLY, NOT SECRET: it is published
-/// with the crate, so tokens signed with it prove nothing outside the emulator.
-pub(crate) const DEV_SIGNING_KEY_PEM: &str = r"-----BEGIN PRIVATE KEY-----
-MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQDfsn0QddXLr4tY
-JP+Uef0310X++hW0jUWWC3QIVj18YWjHE2HLAS//iAf387NbNU4exHMcjn+5+R4d
-3ogYkrQaaqyXIVF8ysVEagQFmT9AG6lruULop3r0Ob54jWHs31/PWqg74Mm6wzJ9
-zTyCR1eDhU/yot/y7PPn/7IA5A5ZPPCUMF+9ZAbhKyXdfOV42oBtS/9kJQggrn77
-zAROaHydrydyu4gL1EKuNFyk4kYvYaY7vFh6iFOwr9BxukxsGsEzxRDFBcslZhrE
-iAETEyRo0y/FzNjMriVlxPRBBIy3/dkJxTvupMXt+iK9VZlGuQbC9jOPCokXFu5V
-8QKOU29NAgMBAAECggEABvbHSnMkqf/nymFyfHSUw7+FrBOsh8+rFin6nYTTyrK8
-oI/zqC58CEw7lUZGs+TzruUGQWIVS1ycSalDGuK8TSM7hsPwhb5JSGE1iVgVPkFu
-M46TrOsD2qUOjzG1lfp5QNsNaDnOBeysPnrccqDWcl981uynpKgoSrVs3Pa8lJ4Q
-Yat2RUakda/EN8LjE3zX+5khi/AtQmuw51guPhF6KmeHL0IR8/eCCwHz1AYtoZ7c
-qkfc7xs4GFWPXkErM40WTmF+JkLNlb5FWyaZVErhiJQnHZ6GtjJVNKWWq/08q54u
-tgBKnh2OUhFhmReI4Vw11iaZoVoaGu8wdvJzNELgAQKBgQD9Yph2m7idKy4FVYHm
-AzuQ7e95wsWzyrtY0VYRrEG7v2em3fz2+KMX9kaegbdvq6UKUeGQ2LDjffGkYWLU
-JavQpW0MSWWPPkcQwv8HNuZ2MVVv0l2TQXKzDbUUvk3njlPiF70CY8q+ALcet7HP
-acHoF6dDu9z8WVHopeM5Nh9PTQKBgQDiAXZKeFordykGHYB9/DPguuqSm7q2ifcf
-owAFnJJRlkOJ5JvIn9Km16ykUujhpPUBZ5uzp3f9Sbd3FvSx/1DP78TU7XACHah7
-+nONvumazfmRredfTQ3JPOQi8YzvpneTm+y7G1h0cm2P7gise94oMPp0/bdTlTxU
-gAoA1zSgAQKBgQDfJpbpVikXWbDVB8I3xL8P20xdKnic571o8itfsxnM9DufzL78
-7moML1twOwNG+J6H4SbLPttB7mgCgbXc6jRPs3C/MmCb75f8ng6l1ubOTpJUwaqh
-hjEyma7RTuwjMsiTRJ6z3Rjvjoe3KMYSyav47+PiFi//mdY2EupzN0QJvQKBgQCA
-qS5rVLqYdfy/w3nLvxDVhfNWRRt1IXOy6ftwNmNB2RZX4PIis4Gbg7p/zcdP9bWY
-+B+2lccERbwRKttgnaWmyqu2P/l86t9ovPqdniqk+09xdJv8MASCJI0Hq5V9NLps
-KN8K4ZVorV/cCTmc3+Nn5AIhKfL8vT+cJ0wKkHkgAQKBgQDJqsJV0g7yM/24nytn
-3Y3E0sbpF2EZMVsFXSQtIsPuEhX0WhBOkIBKPd2dYwTDnLGL+LmrRNkdOQ44DtaH
-xOfGpIMb1KioZmpSwiwOtOUBN1h3a3AGGyLd6mm+ueBYRuCNANkTQfqq5BeWvYIq
-WC21DB/pLyHpJ4oK9FBOdSbPNA==
------END PRIVATE KEY-----
-";
-
-/// The self-signed certificate of [`DEV_SIGNING_KEY_PEM`] (CN "authkit-axum emulator
-/// development key - NOT SECRET"), served as the JWK's `x5c`. Development only.
-pub(crate) const DEV_SIGNING_CERT_PEM: &str = r"-----BEGIN CERTIFICATE-----
-MIIDXTCCAkWgAwIBAgIUbVC7AgpXgh0qfkhmIg5enMJCvXIwDQYJKoZIhvcNAQEL
-BQAwPTE7MDkGA1UEAwwyYXV0aGtpdC1heHVtIGVtdWxhdG9yIGRldmVsb3BtZW50
-IGtleSAtIE5PVCBTRUNSRVQwIBcNMjYxMTI5MTMzOTUxWhgPMjEyNjExMDUxMzM5
-NTFaMD0xOzA5BgNVBAMMMmF1dGhraXQtYXh1bSBlbXVsYXRvciBkZXZlbG9wbWVu
-dCBrZXkgLSBOT1QgU0VDUkVUMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKC
-AQEA37J9EHXVy6+LWCT/lHn9N9dF/voVtI1Flgt0CFY9fGFoxxNhywEv/4gH9/Oz
-WzVOHsRzHI5/ufkeHd6IGJK0GmqslyFRfMrFRGoEBZk/QBupa7lC6Kd69Dm+eI1h
-7N9fz1qoO+DJusMyfc08gkdXg4VP8qLf8uzz5/+yAOQOWTzwlDBfvWQG4Ssl3Xzl
-eNqAbUv/ZCUIIK5++8wETmh8na8ncruIC9RCrjRcpOJGL2GmO7xYeohTsK/QcbpM
-bBrBM8UQxQXLJWYaxIgBExMkaNMvxczYzK4lZcT0QQSMt/3ZCcU77qTF7foivVWZ
-RrkGwvYzjwqJFxbuVfECjlNvTQIDAQABo1MwUTAdBgNVHQ4EFgQUZw/vnOOIKahs
-6JIncdFZ3dVq+8QwHwYDVR0jBBgwFoAUZw/vnOOIKahs6JIncdFZ3dVq+8QwDwYD
-VR0TAQH/BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOCAQEAgdWWmRiq2QFo/z2JeTYZ
-mbz+gSe4XhlCiFmtNW6BBAZbMnDWBRtsFHG6hFV5MxH3sLtPkY1Tp3HSwCv78Sqw
-BHWwCqT7DnHdCTBGcnB3DJAapLuwjDtV3Uosr4gRAAr3SuedYEi3oQN/3Fvf/+OM
-qkkwI7/DYlcJ1QLYgMcMquIrxaY1mMph5cOKIgzkVkOWOoJu48iqZfKo7Dkau966
-0rtViiYYXz9KrqgmNnhB86jSw+sNDnpGjr6x5iAVJjHINgJ4HVMybkMe2/cPd+P1
-1OuVjfZS9S4nCeOjliduR2i1O5eY3iLbWfuEERgpQqQw6jC10H+UTi7IcSjI9BVI
-zw==
------END CERTIFICATE-----
-";
-
-/// The `kid` of the development key.
-pub(crate) const KEY_ID: &str = "emulator_dev_key_1";
+/// The fixed development keys: `(kid, PKCS#8 private key, self-signed certificate)`.
+/// DEVELOPMENT ONLY, NOT SECRET: they are published with the crate (see `keys/README.md`), so
+/// tokens signed with them prove nothing outside the emulator.
+const DEV_KEYS: [(&str, &str, &str); 4] = [
+    (
+        "emulator_dev_key_1",
+        include_str!("../../keys/emulator_dev_key_1.key.pem"),
+        include_str!("../../keys/emulator_dev_key_1.crt.pem"),
+    ),
+    (
+        "emulator_dev_key_2",
+        include_str!("../../keys/emulator_dev_key_2.key.pem"),
+        include_str!("../../keys/emulator_dev_key_2.crt.pem"),
+    ),
+    (
+        "emulator_dev_key_3",
+        include_str!("../../keys/emulator_dev_key_3.key.pem"),
+        include_str!("../../keys/emulator_dev_key_3.crt.pem"),
+    ),
+    (
+        "emulator_dev_key_4",
+        include_str!("../../keys/emulator_dev_key_4.key.pem"),
+        include_str!("../../keys/emulator_dev_key_4.crt.pem"),
+    ),
+];
 
 /// The parsed key: what signs, and the public JWK that verifies.
 pub(crate) struct Keys {
@@ -87,15 +54,18 @@ pub(crate) struct Keys {
     jwk: Value,
 }
 
-/// The key that signs the emulator's access tokens. The default is a fixed, published
-/// development key (never a secret); give your own with [`SigningKey::from_pem`] to test key
-/// handling, e.g. that your app refuses tokens from another emulator.
+/// A key that signs the emulator's access tokens. The default is a fixed, published
+/// development key (never a secret); [`SigningKey::development_key`] gives three more, to test
+/// key rotation without generating RSA keys (slow in debug builds). Give your own with
+/// [`SigningKey::from_pem`], e.g. to test that your app refuses tokens from another emulator.
 ///
 /// ```
 /// use authkit_emulator::SigningKey;
 ///
 /// let key = SigningKey::development();
 /// assert_eq!(key.kid(), "emulator_dev_key_1");
+/// assert_eq!(SigningKey::development_key(2).map(|k| k.kid().to_owned()).as_deref(), Some("emulator_dev_key_2"));
+/// assert!(SigningKey::development_key(5).is_none());
 /// assert!(SigningKey::from_pem("not a key", "not a certificate", "k1").is_err());
 /// ```
 #[derive(Clone)]
@@ -110,15 +80,28 @@ impl std::fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    /// The built-in development key (`kid` `emulator_dev_key_1`).
+    /// The built-in development key, the default (`kid` `emulator_dev_key_1`); the same as
+    /// `development_key(1)`.
     pub fn development() -> SigningKey {
-        static KEYS: OnceLock<Result<SigningKey, String>> = OnceLock::new();
-        KEYS.get_or_init(|| {
-            load_keys(DEV_SIGNING_KEY_PEM, DEV_SIGNING_CERT_PEM, KEY_ID)
-                .map(|k| SigningKey(std::sync::Arc::new(k)))
-        })
-        .clone()
-        .unwrap_or_else(|e| unreachable!("the built-in development key is valid: {e}"))
+        Self::development_key(1).unwrap_or_else(|| unreachable!("development key 1 is built in"))
+    }
+
+    /// Development key `n`, for `n` in 1 to 4 (`kid` `emulator_dev_key_<n>`); `None` for any
+    /// other `n`. Fixed RSA-2048 keys published with the crate: NOT SECRET, development and
+    /// tests only. Key 1 is the default; the others are for [key
+    /// rotation](crate::Emulator::rotate_signing_key).
+    pub fn development_key(n: usize) -> Option<SigningKey> {
+        static KEYS: [OnceLock<SigningKey>; 4] = [const { OnceLock::new() }; 4];
+        let (kid, key, cert) = DEV_KEYS.get(n.checked_sub(1)?)?;
+        let slot = KEYS.get(n - 1)?;
+        Some(
+            slot.get_or_init(|| {
+                load_keys(key, cert, kid)
+                    .map(|k| SigningKey(std::sync::Arc::new(k)))
+                    .unwrap_or_else(|e| unreachable!("built-in development key {n} is valid: {e}"))
+            })
+            .clone(),
+        )
     }
 
     /// An RSA key in PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, e.g. from
@@ -138,6 +121,43 @@ impl SigningKey {
     /// The key id (`kid`) of tokens it signs.
     pub fn kid(&self) -> &str {
         &self.0.kid
+    }
+
+    /// Whether two keys are the same key under the same id.
+    fn same_as(&self, other: &SigningKey) -> bool {
+        self.0.kid == other.0.kid && self.0.jwk == other.0.jwk
+    }
+}
+
+/// The key that signs new access tokens, and the keys the JWKS publishes (the signing key
+/// among them), oldest first.
+pub(crate) struct KeyRing {
+    signing: SigningKey,
+    published: Vec<SigningKey>,
+}
+
+impl KeyRing {
+    pub fn new(signing: SigningKey) -> Self {
+        KeyRing {
+            published: vec![signing.clone()],
+            signing,
+        }
+    }
+
+    /// Publishes `key` in the JWKS (no change if it is already published). Another key under
+    /// the same `kid` is refused.
+    fn publish(&mut self, key: &SigningKey) -> Result<(), EmulatorError> {
+        match self.published.iter().find(|k| k.kid() == key.kid()) {
+            Some(existing) if existing.same_as(key) => Ok(()),
+            Some(_) => Err(EmulatorError::Refused(format!(
+                "another key is already published under kid '{}': give the new key its own kid",
+                key.kid()
+            ))),
+            None => {
+                self.published.push(key.clone());
+                Ok(())
+            }
+        }
     }
 }
 
@@ -230,7 +250,8 @@ pub(crate) fn sign_access_token(
     state: &EmulatorState,
     subject: &TokenSubject,
 ) -> Result<String, ApiError> {
-    let keys = &state.config.signing_key.0;
+    let signing = state.keys().signing.clone();
+    let keys = &signing.0;
     let now = state.now().unix_timestamp();
     let ttl = i64::try_from(state.config.access_token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
     let in_org = subject.organization_id.is_some();
@@ -280,9 +301,88 @@ async fn jwks(
     if client_id != state.config.client_id {
         return Err(ApiError::not_found("Client", &client_id));
     }
-    Ok(axum::Json(
-        json!({ "keys": [state.config.signing_key.0.jwk.clone()] }),
-    ))
+    let keys: Vec<Value> = state
+        .keys()
+        .published
+        .iter()
+        .map(|k| k.0.jwk.clone())
+        .collect();
+    Ok(axum::Json(json!({ "keys": keys })))
+}
+
+/// Signing-key rotation, as a WorkOS environment rotates its keys: a new key signs from now on
+/// while the JWKS keeps publishing the old one, which is retired later.
+impl Emulator {
+    /// The `kid` of the key that signs new access tokens.
+    pub fn signing_kid(&self) -> String {
+        self.state.keys().signing.kid().to_owned()
+    }
+
+    /// The `kid`s the JWKS publishes, oldest first (the signing key's among them).
+    pub fn published_kids(&self) -> Vec<String> {
+        self.state
+            .keys()
+            .published
+            .iter()
+            .map(|k| k.kid().to_owned())
+            .collect()
+    }
+
+    /// Publishes `key` in the JWKS without signing with it yet: the first step of a rotation
+    /// that lets apps fetch a key before they see tokens signed with it. Refused when another
+    /// key is published under the same `kid`.
+    pub fn publish_signing_key(&self, key: SigningKey) -> Result<(), EmulatorError> {
+        self.state.keys_mut().publish(&key)
+    }
+
+    /// Signs every access token issued from now on with `key` (publishing it in the JWKS first
+    /// if needed). The previous key stays in the JWKS, so tokens it signed still verify, until
+    /// [`retire_signing_key`](Self::retire_signing_key). Refused when another key is published
+    /// under the same `kid`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_emulator::{Emulator, SigningKey};
+    ///
+    /// let emulator = Emulator::start().await?;
+    /// let old = emulator.signing_kid();
+    /// let new = SigningKey::development_key(2).ok_or("no such key")?;
+    /// emulator.rotate_signing_key(new)?;
+    /// assert_eq!(emulator.signing_kid(), "emulator_dev_key_2");
+    /// // Both keys are published until the old one is retired.
+    /// assert_eq!(emulator.published_kids(), [old.clone(), "emulator_dev_key_2".to_owned()]);
+    /// emulator.retire_signing_key(&old)?;
+    /// assert_eq!(emulator.published_kids(), ["emulator_dev_key_2"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn rotate_signing_key(&self, key: SigningKey) -> Result<(), EmulatorError> {
+        let mut ring = self.state.keys_mut();
+        ring.publish(&key)?;
+        tracing::info!(kid = %key.kid(), "emulator: signing key rotated");
+        ring.signing = key;
+        Ok(())
+    }
+
+    /// Removes the key `kid` from the JWKS: tokens it signed no longer verify against a fresh
+    /// JWKS. Refused for the key that signs now (rotate first) and for a `kid` not published.
+    pub fn retire_signing_key(&self, kid: &str) -> Result<(), EmulatorError> {
+        let mut ring = self.state.keys_mut();
+        if ring.signing.kid() == kid {
+            return Err(EmulatorError::Refused(format!(
+                "'{kid}' signs the tokens issued now: rotate to another key before retiring it"
+            )));
+        }
+        let before = ring.published.len();
+        ring.published.retain(|k| k.kid() != kid);
+        if ring.published.len() == before {
+            return Err(EmulatorError::Refused(format!(
+                "no key with kid '{kid}' is published"
+            )));
+        }
+        tracing::info!(kid, "emulator: signing key retired from the JWKS");
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -290,13 +390,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_development_key_loads_and_its_jwk_is_complete() {
-        let keys = load_keys(DEV_SIGNING_KEY_PEM, DEV_SIGNING_CERT_PEM, KEY_ID).unwrap();
-        for field in ["alg", "kty", "use", "kid", "n", "e", "x5c", "x5t#S256"] {
-            assert!(keys.jwk.get(field).is_some(), "{field}");
+    fn the_development_keys_load_and_their_jwks_are_complete_and_distinct() {
+        let mut moduli = Vec::new();
+        for n in 1..=DEV_KEYS.len() {
+            let key = SigningKey::development_key(n).unwrap();
+            let jwk = &key.0.jwk;
+            for field in ["alg", "kty", "use", "kid", "n", "e", "x5c", "x5t#S256"] {
+                assert!(jwk.get(field).is_some(), "{field}");
+            }
+            assert_eq!(jwk["kid"], format!("emulator_dev_key_{n}"));
+            assert_eq!(jwk["e"], "AQAB");
+            // 2048-bit modulus: 256 bytes, 342 base64url characters.
+            assert_eq!(jwk["n"].as_str().unwrap().len(), 342);
+            moduli.push(jwk["n"].clone());
         }
-        assert_eq!(keys.jwk["e"], "AQAB");
-        // 2048-bit modulus: 256 bytes, 342 base64url characters.
-        assert_eq!(keys.jwk["n"].as_str().unwrap().len(), 342);
+        moduli.dedup();
+        assert_eq!(moduli.len(), DEV_KEYS.len());
+        assert!(SigningKey::development_key(0).is_none());
+    }
+
+    #[test]
+    fn a_second_key_under_a_published_kid_is_refused() {
+        let mut ring = KeyRing::new(SigningKey::development());
+        assert!(ring.publish(&SigningKey::development()).is_ok());
+        let (_, key, cert) = DEV_KEYS[1];
+        let impostor = SigningKey::from_pem(key, cert, "emulator_dev_key_1").unwrap();
+        assert!(ring.publish(&impostor).is_err());
+        assert_eq!(ring.published.len(), 1);
     }
 }

@@ -197,9 +197,8 @@ async fn read(
 
 impl crate::Emulator {
     /// The id of the newest email verification of a user (sent by
-    /// [`send_verification_email`](crate::user_management::UserManagement::send_verification_email)
-    /// or by a sign-in that needs verification), to read it back with
-    /// [`get_email_verification`](crate::user_management::UserManagement::get_email_verification).
+    /// `POST /user_management/users/{id}/email_verification/send` or by a sign-in that needs
+    /// verification), to read it back with `GET /user_management/email_verification/{id}`.
     pub fn latest_email_verification_id(&self, user_id: &str) -> Option<String> {
         self.state
             .store()

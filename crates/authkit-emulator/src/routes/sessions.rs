@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::SharedState;
 use crate::auth::SessionRec;
+use crate::auth::hosted::error_page;
 use crate::http::{ApiError, Json};
 use crate::store::{ListQuery, Store, list_page, ts, ts_opt};
 
@@ -118,6 +119,9 @@ struct LogoutQuery {
     return_to: Option<String>,
 }
 
+/// `GET /user_management/sessions/logout`: ends the session and redirects to `return_to`,
+/// which must be a registered logout redirect URI (else an error page, never a redirect);
+/// without `return_to`, to the first registered one, or a "Signed out" page when none is.
 async fn logout(
     State(state): State<SharedState>,
     Query(q): Query<LogoutQuery>,
@@ -125,9 +129,21 @@ async fn logout(
     let session_id = q.session_id.filter(|s| !s.is_empty()).ok_or_else(|| {
         ApiError::message(StatusCode::UNPROCESSABLE_ENTITY, "session_id is required.")
     })?;
+    let registered = &state.config.registered;
     let return_to = match q.return_to.filter(|r| !r.is_empty()) {
         Some(raw) => match url::Url::parse(&raw) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+            Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                if !registered.is_logout_redirect_uri(url.as_str()) {
+                    tracing::warn!(return_to = %url, "emulator: refused an unregistered logout return_to");
+                    return Ok(error_page(
+                        StatusCode::BAD_REQUEST,
+                        "Logout redirect not registered",
+                        &registered.unregistered_logout_redirect_uri(url.as_str()),
+                        None,
+                    ));
+                }
+                Some(url)
+            }
             _ => {
                 return Err(ApiError::message(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -135,7 +151,10 @@ async fn logout(
                 ));
             }
         },
-        None => None,
+        None => registered
+            .logout_redirect_uris
+            .first()
+            .and_then(|u| url::Url::parse(u).ok()),
     };
     let now = state.now();
     if !end_session(&mut state.store(), &session_id, now) {

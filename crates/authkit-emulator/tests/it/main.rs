@@ -1,0 +1,9 @@
+//! The emulator's integration tests: one binary, a module per control. They drive the
+//! emulator over real HTTP with plain reqwest, as any app or SDK would.
+
+mod support;
+
+mod faults;
+mod impersonation;
+mod registration;
+mod rotation;

@@ -74,9 +74,9 @@ use crate::axum::config::AuthKit;
 #[cfg(feature = "axum")]
 use crate::axum::session::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession, new_revision};
 #[cfg(feature = "axum")]
-use crate::axum::verifier::TokenError;
-#[cfg(feature = "axum")]
 use crate::axum::{SESSION_COOKIE, SESSION_INACTIVITY};
+#[cfg(feature = "axum")]
+use crate::session::verifier::TokenError;
 #[cfg(feature = "axum")]
 use crate::user_management::AuthenticateResponse;
 

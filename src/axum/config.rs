@@ -10,7 +10,9 @@ use axum::response::Response;
 use url::Url;
 
 use super::refresh::Refresher;
-use super::verifier::TokenVerifier;
+use crate::session::Clock;
+use crate::session::stats::Stats;
+use crate::session::verifier::TokenVerifier;
 use crate::user_management::{AuthenticateResponse, SignInWith};
 use crate::{Client, ConfigError};
 
@@ -68,6 +70,9 @@ pub(crate) struct Inner {
     pub sign_in_with: SignInWith,
     pub unauthenticated: Unauthenticated,
     pub stale_grace: Duration,
+    pub refresh_wait: Duration,
+    pub clock: Clock,
+    pub stats: Arc<Stats>,
     pub pending_ttl: Duration,
     pub max_pending: usize,
     pub revoke_on_sign_out: bool,
@@ -105,6 +110,8 @@ impl AuthKit {
             unauthenticated: Unauthenticated::Auto,
             refresh_margin: Duration::from_secs(30),
             stale_grace: Duration::from_secs(300),
+            refresh_wait: Duration::from_secs(1),
+            clock: Clock::system(),
             revoke_on_sign_out: false,
             on_sign_in: None,
             on_callback_error: None,
@@ -199,6 +206,8 @@ pub struct AuthKitBuilder {
     unauthenticated: Unauthenticated,
     refresh_margin: Duration,
     stale_grace: Duration,
+    refresh_wait: Duration,
+    clock: Clock,
     revoke_on_sign_out: bool,
     on_sign_in: Option<SignInHook>,
     on_callback_error: Option<CallbackErrorHook>,
@@ -247,16 +256,51 @@ impl AuthKitBuilder {
         self
     }
 
-    /// How long before its expiry an access token is refreshed (default 30 s).
+    /// How long before its expiry an access token is refreshed (default 30 s). Within the
+    /// margin the token is still valid: requests are served at once while the refresh runs in
+    /// the background. A margin not shorter than the tokens' lifetime would refresh on every
+    /// request; it is clamped to half the lifetime (with a warning).
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.refresh_margin = margin;
         self
     }
 
-    /// While WorkOS cannot be reached (429, 5xx, network), how long past its expiry a session
-    /// still counts as signed in (default 5 minutes). The refresh is retried on every request.
+    /// While WorkOS cannot be reached (429, 5xx, network) or its keys cannot be fetched, how
+    /// long past its expiry a session is still served from its last verified tokens (default
+    /// 5 minutes). A failing refresh is retried with back-off (honouring `Retry-After`), not on
+    /// every request.
     pub fn stale_grace(mut self, grace: Duration) -> Self {
         self.stale_grace = grace;
+        self
+    }
+
+    /// How long a request on a session whose access token has expired waits for its refresh
+    /// before it is served stale (default 1 s). Requests on sessions whose token is still
+    /// valid never wait: their refresh runs in the background.
+    pub fn refresh_wait(mut self, wait: Duration) -> Self {
+        self.refresh_wait = wait;
+        self
+    }
+
+    /// The clock token expiries, grace and back-off are compared with (default: the system
+    /// clock). Tests give an [adjustable](Clock::adjustable) one and move it forward with the
+    /// emulator's clock instead of sleeping.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use authkit_axum::session::Clock;
+    /// use authkit_axum::{AuthKit, Client};
+    ///
+    /// let clock = Clock::adjustable();
+    /// let client = Client::builder().api_key("sk_test_123").client_id("client_123").build()?;
+    /// let authkit = AuthKit::builder(client, "http://localhost:3000/auth/callback")
+    ///     .clock(clock.clone())
+    ///     .build()?;
+    /// clock.advance(Duration::from_secs(300)); // tokens look five minutes older
+    /// # Ok::<(), authkit_axum::ConfigError>(())
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -327,8 +371,9 @@ impl AuthKitBuilder {
                 ),
             });
         }
-        let verifier = TokenVerifier::new(self.client.clone());
-        Ok(AuthKit {
+        let stats = Arc::new(Stats::default());
+        let verifier = TokenVerifier::new(self.client.clone(), self.clock.clone(), stats.clone());
+        let authkit = AuthKit {
             inner: Arc::new(Inner {
                 client: self.client,
                 redirect_uri,
@@ -338,6 +383,9 @@ impl AuthKitBuilder {
                 sign_in_with: self.sign_in_with,
                 unauthenticated: self.unauthenticated,
                 stale_grace: self.stale_grace,
+                refresh_wait: self.refresh_wait,
+                clock: self.clock,
+                stats: stats.clone(),
                 pending_ttl: Duration::from_secs(600),
                 max_pending: 5,
                 revoke_on_sign_out: self.revoke_on_sign_out,
@@ -346,8 +394,20 @@ impl AuthKitBuilder {
                 verifier,
                 refresher: Refresher::default(),
                 users: super::UserCache::default(),
-                sessions: super::session::SessionCache::new(self.refresh_margin),
+                sessions: super::session::SessionCache::new(self.refresh_margin, stats.clone()),
             }),
-        })
+        };
+        // Fetch the JWKS now, in the background when there is a runtime, so the first
+        // sign-ins and refreshes find the keys; a failure never fails start-up (it is retried
+        // with back-off). `AuthKit::warm_up` waits for it instead.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let verifier = authkit.inner.verifier.clone();
+            runtime.spawn(async move {
+                if let Err(err) = verifier.warm_up().await {
+                    tracing::warn!(error = %err, "could not fetch the WorkOS JWKS at start-up; retrying in the background");
+                }
+            });
+        }
+        Ok(authkit)
     }
 }

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::claims::AccessTokenClaims;
 use super::config::{AuthKit, Unauthenticated};
 use crate::SecretString;
+use crate::session::claims::AccessTokenClaims;
 use crate::user_management::{Impersonator, User};
 
 /// Put into the extensions of requests without a signed-in user by [`AuthLayer`](super::AuthLayer):

@@ -16,8 +16,8 @@ use tower_sessions::Session;
 use super::config::AuthKit;
 use super::extract::{AuthContext, AuthSource, AuthUser};
 use super::refresh::{self, Refreshed};
-use super::session::{self, AuthSession};
-use crate::user_management::User;
+use super::session::{self, AuthSession, StoreUnavailable};
+use crate::user_management::{Impersonator, User};
 
 /// A tower layer that authenticates requests. Put it inside (after) the session layer, or add
 /// both at once with [`AuthKit::layer`](super::AuthKit::layer):
@@ -126,7 +126,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: Send + 'static,
+    ResBody: From<axum::body::Body> + Send + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -149,7 +149,15 @@ where
             let user = match (bearer_only, bearer(&request)) {
                 (true, None) => None,
                 (true, Some(token)) => from_bearer(&authkit, token).await,
-                (false, token) => authenticate(&authkit, token, session).await,
+                (false, token) => match authenticate(&authkit, token, session).await {
+                    Ok(user) => user,
+                    // The store is down: answer at once rather than guess (anonymous would
+                    // sign the user out of this page, and the session layer could not save
+                    // anyway). Nothing is deleted; the next request after recovery is signed in.
+                    Err(outage) => {
+                        return Ok(store_unavailable(&authkit, request.headers(), &outage));
+                    }
+                },
             };
             let signed_in = user.is_some();
             if let Some(user) = user {
@@ -177,18 +185,52 @@ async fn authenticate(
     authkit: &AuthKit,
     token: Option<&str>,
     session: Option<&Session>,
-) -> Option<AuthUser> {
+) -> Result<Option<AuthUser>, StoreUnavailable> {
     if let Some(token) = token {
-        return from_bearer(authkit, token).await;
+        return Ok(from_bearer(authkit, token).await);
     }
     let Some(session) = session else {
         tracing::error!(
             "AuthLayer found no session: add the tower-sessions SessionManagerLayer outside it \
              (e.g. `.layer(AuthLayer::new(authkit.clone())).layer(authkit.session_layer(store))`)"
         );
-        return None;
+        return Ok(None);
     };
     from_session(authkit, session).await
+}
+
+/// The fast answer while the session store is down: `503` with `Retry-After`, as a page for
+/// browsers and JSON for API calls.
+#[cold]
+fn store_unavailable<B: From<axum::body::Body>>(
+    authkit: &AuthKit,
+    headers: &http::HeaderMap,
+    outage: &StoreUnavailable,
+) -> Response<B> {
+    use axum::response::IntoResponse;
+    authkit.inner.stats.store_error();
+    tracing::warn!(error = %outage, "the session store is unavailable; answering 503");
+    const MESSAGE: &str = "Sessions are unavailable for a moment (the session store cannot be reached). Try again in a few seconds; you are still signed in.";
+    let mut response = if super::extract::wants_json(headers) {
+        (
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({
+                "error": "session_store_unavailable",
+                "message": MESSAGE,
+            })),
+        )
+            .into_response()
+    } else {
+        super::pages::page(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "Try again in a moment",
+            &format!("<p>{}</p>", super::pages::esc(MESSAGE)),
+        )
+    };
+    let out = response.headers_mut();
+    out.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    out.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.map(B::from)
 }
 
 fn bearer<B>(request: &Request<B>) -> Option<&str> {
@@ -200,7 +242,7 @@ fn bearer<B>(request: &Request<B>) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// The time now, Unix seconds.
+/// The time now, Unix seconds (system clock).
 pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -208,48 +250,86 @@ pub(crate) fn now() -> i64 {
 }
 
 /// The user of the signed-in session: a cached lookup while its access token is fresh; the
-/// refresh (rare) is boxed so the per-request future stays small.
-async fn from_session(authkit: &AuthKit, session: &Session) -> Option<AuthUser> {
-    let loaded = session::load_cached(session, &authkit.inner.sessions).await?;
-    if std::time::SystemTime::now() < loaded.refresh_at {
-        return Some(loaded.user.clone());
+/// rest (rare) is boxed so the per-request future stays small.
+async fn from_session(
+    authkit: &AuthKit,
+    session: &Session,
+) -> Result<Option<AuthUser>, StoreUnavailable> {
+    let Some(loaded) = session::load_cached(session, &authkit.inner.sessions).await? else {
+        return Ok(None);
+    };
+    if authkit.inner.clock.now() < loaded.refresh_at && !loaded.unverified {
+        return Ok(Some(loaded.user.clone()));
     }
-    Box::pin(refresh_session(authkit, loaded.session.clone(), session)).await
+    Ok(Box::pin(due(authkit, loaded, session)).await)
 }
 
-/// Refreshes a session whose access token expires within the refresh margin.
-async fn refresh_session(
+/// A session due for a refresh (or holding tokens still to verify).
+///
+/// - While its access token is valid the request is served at once and the refresh runs in
+///   the background.
+/// - Once it has expired, the request waits for the refresh up to
+///   [`refresh_wait`](super::AuthKitBuilder::refresh_wait), then is served from the expired
+///   (verified) tokens within the [`stale_grace`](super::AuthKitBuilder::stale_grace), else as
+///   anonymous; the session is kept either way (only WorkOS refusing the refresh token signs
+///   it out).
+async fn due(
     authkit: &AuthKit,
-    current: AuthSession,
+    loaded: Arc<session::Loaded>,
     session: &Session,
 ) -> Option<AuthUser> {
-    match refresh::refresh(authkit, &current, session).await {
-        Refreshed::Ok(next) => {
-            // The refresh saved the new tokens to the store at once (another machine that lost
-            // the race re-reads the store to find them); requests that joined it keep them in
-            // their own copy of the record too, which they may save at the end.
-            if let Err(err) = session::store(session, &next).await {
-                tracing::warn!(error = %err, "could not store the refreshed session");
-            }
-            Some(AuthUser::from_session(*next))
+    let inner = &authkit.inner;
+    let flight = refresh::begin(authkit, &loaded.session, session);
+    let now = inner.clock.now();
+    if now < loaded.expires_at {
+        // Still valid: use a result that is already there, else serve now.
+        if let Some(Refreshed::Ok(next)) = flight.as_ref().and_then(|f| f.peek()) {
+            return Some(adopt(session, next).await);
         }
-        Refreshed::Invalid(reason) => {
-            // Another request, tab or machine may have refreshed first (refresh tokens are
-            // single use): its tokens, once saved, are this session's now.
-            if let Some(stored) = refresh::won_elsewhere(session, &current).await
-                && stored.expires_at() > now()
-            {
-                return Some(AuthUser::from_session(stored));
-            }
-            tracing::info!(user = %current.user.id, %reason, "session ended at WorkOS; signing out");
-            session::clear(session).await;
+        return Some(loaded.user.clone());
+    }
+    let outcome = match flight {
+        Some(flight) => tokio::time::timeout(inner.refresh_wait, flight).await.ok(),
+        None => None,
+    };
+    match outcome {
+        Some(Refreshed::Ok(next)) => Some(adopt(session, &next).await),
+        Some(Refreshed::Invalid) => {
+            // The refresh signed the session out (after checking for a racing winner); this
+            // request's copy of the record must not bring it back.
+            let _ = session::clear(session).await;
             None
         }
-        Refreshed::Transient => {
-            let grace = authkit.inner.stale_grace.as_secs() as i64;
-            (current.expires_at() + grace > now()).then(|| AuthUser::from_session(current))
+        Some(Refreshed::Transient { .. }) | None => {
+            let grace =
+                crate::session::clock::from_unix(loaded.session.expires_at()) + inner.stale_grace;
+            if inner.clock.now() < grace {
+                inner.stats.stale_serve();
+                Some(loaded.user.clone())
+            } else {
+                tracing::info!(
+                    user = %loaded.session.user.id,
+                    session = %crate::session::id_hash(session.id()),
+                    "the session's access token expired past the stale grace and could not be refreshed; treating this request as signed out (the session is kept)"
+                );
+                None
+            }
         }
     }
+}
+
+/// Takes a finished refresh's session into this request: the refresh saved it to the store at
+/// once; requests that joined it keep it in their own copy of the record too (which they may
+/// save at the end), so they never write the spent tokens back.
+async fn adopt(session: &Session, next: &AuthSession) -> AuthUser {
+    let stored = session::load(session).await.ok().flatten();
+    let current = stored
+        .as_ref()
+        .is_some_and(|s| s.refresh_token.ct_eq(&next.refresh_token));
+    if !current && let Err(err) = session::store(session, next).await {
+        tracing::warn!(error = %err, "could not store the refreshed session");
+    }
+    AuthUser::from_session(next.clone())
 }
 
 /// Users of bearer tokens, fetched once per minute at most.
@@ -266,9 +346,9 @@ const USER_CAPACITY: usize = 10_000;
 /// call) take the slow path, boxed so the per-request future stays small.
 async fn from_bearer(authkit: &AuthKit, token: &str) -> Option<AuthUser> {
     let verifier = &authkit.inner.verifier;
-    let claims = match verifier.cached_verdict(token, now()) {
+    let claims = match verifier.cached_verdict(token) {
         Some(claims) => claims,
-        None => match Box::pin(verifier.verify_and_remember(token, now())).await {
+        None => match Box::pin(verifier.verify_and_remember(token)).await {
             Ok(claims) => claims,
             Err(err) => {
                 tracing::debug!(error = %err, "bearer token refused");
@@ -332,7 +412,11 @@ impl AuthUser {
     fn from_bearer(user: Arc<User>, claims: Arc<super::AccessTokenClaims>, token: &str) -> Self {
         AuthUser {
             organization_id: claims.org_id.clone(),
-            impersonator: None,
+            // Impersonation comes from the signed token alone.
+            impersonator: claims.act.as_ref().map(|act| Impersonator {
+                email: act.sub.clone(),
+                reason: None,
+            }),
             expires_at: claims.exp,
             user,
             claims,

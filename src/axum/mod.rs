@@ -2,9 +2,9 @@
 //! sign-in [router](AuthKit::router), the [`AuthLayer`] that authenticates requests, and the
 //! [`AuthUser`] extractor.
 
-pub(crate) mod claims;
 pub(crate) mod config;
 pub(crate) mod extract;
+pub(crate) mod health;
 pub(crate) mod layer;
 pub(crate) mod pages;
 pub(crate) mod refresh;
@@ -12,17 +12,17 @@ pub(crate) mod return_to;
 pub(crate) mod router;
 pub(crate) mod session;
 pub(crate) mod stepup;
-pub(crate) mod verifier;
 
-pub use claims::{AccessTokenClaims, Actor};
+pub use crate::session::claims::{AccessTokenClaims, Actor};
+pub use crate::session::verifier::TokenError;
 pub use config::{
     AuthKit, AuthKitBuilder, BoxFuture, CallbackErrorHook, SignInHook, Unauthenticated,
 };
 pub use extract::{AuthRejection, AuthSource, AuthUser};
+pub use health::{Health, JwksHealth, RefreshHealth, StoreHealth};
 pub use layer::{AuthLayer, AuthService};
 pub use router::CallbackError;
 pub use session::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession};
-pub use verifier::TokenError;
 
 pub(crate) use layer::UserCache;
 
@@ -107,7 +107,30 @@ impl AuthKit {
 
     /// How many times the JWKS was fetched by this process.
     pub fn jwks_fetch_count(&self) -> u64 {
-        self.inner.verifier.jwks_fetches()
+        let fetches = self.inner.stats.snapshot().jwks_fetches;
+        fetches.ok + fetches.failed
+    }
+
+    /// The counters of this `AuthKit` (this process): refreshes by outcome, stale serves,
+    /// sign-outs by reason, store errors, JWKS fetches.
+    pub fn stats(&self) -> crate::session::StatsSnapshot {
+        self.inner.stats.snapshot()
+    }
+
+    /// Fetches the WorkOS JWKS now, so the first sign-ins and refreshes find the keys cached.
+    /// [`build`](AuthKitBuilder::build) already starts this in the background; await it at
+    /// start-up to know the keys are there. An `Err` (WorkOS unreachable) never needs to stop
+    /// start-up: the fetch is retried in the background with back-off until it succeeds.
+    ///
+    /// ```no_run
+    /// # async fn f(authkit: authkit_axum::AuthKit) {
+    /// if let Err(err) = authkit.warm_up().await {
+    ///     tracing::warn!(error = %err, "starting without the WorkOS keys; they will be fetched later");
+    /// }
+    /// # }
+    /// ```
+    pub async fn warm_up(&self) -> Result<(), TokenError> {
+        self.inner.verifier.warm_up().await
     }
 }
 

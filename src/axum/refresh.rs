@@ -1,10 +1,24 @@
-//! Refreshing access tokens: single-flight per refresh token, so many concurrent requests on
-//! one expiring session make exactly one refresh call and share its result.
+//! Refreshing access tokens: single-flight per refresh token, in the background, with back-off.
+//!
+//! - **Single-flight.** Concurrent requests on one session share one refresh (keyed by the
+//!   SHA-256 of the refresh token being spent). The refresh runs as its own task, so a request
+//!   that is abandoned (the browser navigated away) does not abandon it.
+//! - **Never lose a spent token.** WorkOS refresh tokens are single use: the task stores what
+//!   WorkOS answered the moment it answers. When the new access token cannot be verified yet
+//!   (JWKS unreachable, key not published yet) the tokens are stored as *unverified*: the new
+//!   refresh token replaces the spent one at once, and the access token is verified (not
+//!   trusted before) on a later request.
+//! - **Back-off.** A refresh that failed for a transient reason (429, 5xx, network) is not
+//!   retried by every request: the session backs off (exponentially, honouring `Retry-After`)
+//!   and is served from its current tokens meanwhile (see [`AuthLayer`](super::AuthLayer)).
+//! - **Races across instances.** Instances sharing a store may both spend one refresh token;
+//!   the loser gets `invalid_grant`, re-reads the store for about half a second and takes the
+//!   winner's tokens; only then is the session signed out.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
@@ -14,37 +28,53 @@ use tower_sessions::Session;
 
 use super::config::AuthKit;
 use super::session::{self, AuthSession};
+use crate::session::stats::{RefreshOutcome, SignOut};
+use crate::session::verifier::TokenError;
 use crate::user_management::AuthenticateWithRefreshToken;
 
 /// How long a successful refresh is remembered, so requests that read the session before it
-/// was updated reuse the result instead of spending the (single-use) old token again. Failed
-/// refreshes are forgotten as soon as they finish, so the next request tries again.
+/// was updated reuse the result instead of spending the (single-use) old token again.
 const REMEMBER: Duration = Duration::from_secs(60);
+/// The first pause after a failed refresh; it doubles with each failure in a row.
+const BACKOFF_BASE: Duration = Duration::from_secs(2);
+/// The longest pause between two refreshes of a failing session.
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// After tokens could not be verified, how long before trying again (the JWKS fetch itself is
+/// rate-limited too).
+const VERIFY_RETRY: Duration = Duration::from_secs(5);
+/// How many sessions' refresh states are kept before finished ones are forgotten.
+const CAPACITY: usize = 100_000;
 
 /// The result of a refresh.
 #[derive(Clone, Debug)]
 pub(crate) enum Refreshed {
-    /// New tokens, verified.
+    /// New tokens, verified and stored.
     Ok(Box<AuthSession>),
     /// WorkOS refused the refresh token (used, revoked, session ended): signed out.
-    Invalid(String),
-    /// WorkOS could not be reached or failed (429, 5xx, network): try again later.
-    Transient,
+    Invalid,
+    /// WorkOS could not be reached or failed, or its tokens could not be verified yet: the
+    /// session keeps its current (verified) tokens; try again at `retry_at`.
+    Transient { retry_at: SystemTime },
 }
 
 type Flight = Shared<BoxFuture<'static, Refreshed>>;
 
-/// A refresh in flight or recently finished: when it started, its number, its shared result.
+/// The refresh state of one refresh token.
 struct Entry {
+    /// When the flight started (real time, for forgetting old entries).
     started: Instant,
+    /// The entry's number, so a finished flight only clears its own entry.
     id: u64,
     flight: Flight,
+    /// Failures in a row of this session's refresh (for the back-off).
+    failures: u32,
 }
 
-/// The refreshes in flight (and recently succeeded), keyed by the SHA-256 of the refresh token.
+/// The refreshes in flight, recently succeeded or backing off, keyed by the SHA-256 of the
+/// refresh token being spent.
 #[derive(Default)]
 pub(crate) struct Refresher {
-    flights: Mutex<HashMap<[u8; 32], Entry>>,
+    entries: Mutex<HashMap<[u8; 32], Entry>>,
     calls: AtomicU64,
     next_id: AtomicU64,
 }
@@ -54,64 +84,99 @@ impl Refresher {
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
-/// Refreshes `current`, keeping its organization; joins a refresh of the same token already
-/// in flight.
-///
-/// The refresh runs as its own task and stores the new tokens in `session` (the session of the
-/// request that started it) as soon as WorkOS answers: the old refresh token is spent by then,
-/// so the new one must not be lost if that request is abandoned (the browser navigated away).
-pub(crate) async fn refresh(
-    authkit: &AuthKit,
-    current: &AuthSession,
-    session: &Session,
-) -> Refreshed {
-    let digest: [u8; 32] = Sha256::digest(current.refresh_token.expose_secret().as_bytes()).into();
+fn digest(current: &AuthSession) -> [u8; 32] {
+    Sha256::digest(current.refresh_token.expose_secret().as_bytes()).into()
+}
+
+/// The refresh of `current` (started now, joined if one is in flight or just finished), or
+/// `None` while the session backs off after a failure. It runs as its own task and stores what
+/// it gets in `session` (the session of the request that started it) at once; await the
+/// returned flight for as long as the caller can afford.
+pub(crate) fn begin(authkit: &AuthKit, current: &AuthSession, session: &Session) -> Option<Flight> {
+    let key = digest(current);
     let refresher = &authkit.inner.refresher;
-    let (id, flight) = {
-        let mut flights = refresher.flights.lock().unwrap_or_else(|p| p.into_inner());
-        flights.retain(|_, e| e.started.elapsed() < REMEMBER);
-        match flights.get(&digest) {
-            Some(e) => (e.id, e.flight.clone()),
-            None => {
-                let id = refresher.next_id.fetch_add(1, Ordering::Relaxed);
-                let task = tokio::spawn(run(authkit.clone(), current.clone(), session.clone()));
-                let flight = async move {
-                    task.await.unwrap_or_else(|err| {
-                        tracing::error!(error = %err, "the refresh task failed");
-                        Refreshed::Transient
-                    })
-                }
-                .boxed()
-                .shared();
-                flights.insert(
-                    digest,
-                    Entry {
-                        started: Instant::now(),
-                        id,
-                        flight: flight.clone(),
-                    },
-                );
-                (id, flight)
-            }
-        }
-    };
-    let result = flight.await;
-    if !matches!(result, Refreshed::Ok(_)) {
-        // Only new tokens are worth sharing with later requests: after a failure (WorkOS down,
-        // token refused) the next request must ask again, not reuse the failure for a minute.
-        let mut flights = refresher.flights.lock().unwrap_or_else(|p| p.into_inner());
-        if flights.get(&digest).is_some_and(|e| e.id == id) {
-            flights.remove(&digest);
-        }
+    let now = authkit.inner.clock.now();
+    let mut entries = refresher.lock();
+    if entries.len() >= CAPACITY {
+        entries.retain(|_, e| e.started.elapsed() < REMEMBER || e.flight.peek().is_none());
     }
-    result
+    let failures = match entries.get(&key) {
+        Some(entry) => match entry.flight.peek() {
+            // In flight, or succeeded recently: join it.
+            None => return Some(entry.flight.clone()),
+            Some(Refreshed::Ok(_)) if entry.started.elapsed() < REMEMBER => {
+                return Some(entry.flight.clone());
+            }
+            Some(Refreshed::Transient { retry_at }) if now < *retry_at => {
+                authkit.inner.stats.refresh_deferred();
+                return None;
+            }
+            Some(Refreshed::Transient { .. }) => entry.failures,
+            // Refused, or an old success: start afresh.
+            Some(_) => 0,
+        },
+        None => 0,
+    };
+    let id = refresher.next_id.fetch_add(1, Ordering::Relaxed);
+    let task = tokio::spawn(run(
+        authkit.clone(),
+        current.clone(),
+        session.clone(),
+        failures,
+    ));
+    let clock = authkit.inner.clock.clone();
+    let flight = async move {
+        task.await.unwrap_or_else(|err| {
+            tracing::error!(error = %err, "the refresh task failed");
+            Refreshed::Transient {
+                retry_at: clock.now() + BACKOFF_BASE,
+            }
+        })
+    }
+    .boxed()
+    .shared();
+    entries.insert(
+        key,
+        Entry {
+            started: Instant::now(),
+            id,
+            flight: flight.clone(),
+            failures: failures + 1,
+        },
+    );
+    drop(entries);
+    // A success resets the back-off; a refused token needs no entry once its requests saw it.
+    let cleanup = flight.clone();
+    let authkit = authkit.clone();
+    tokio::spawn(async move {
+        if let Refreshed::Ok(_) = cleanup.await
+            && let Some(entry) = authkit.inner.refresher.lock().get_mut(&key)
+            && entry.id == id
+        {
+            entry.failures = 0;
+        }
+    });
+    Some(flight)
+}
+
+/// How long a session backs off after its `failures`-th failure in a row (1-based), or longer
+/// when WorkOS said so.
+fn backoff(failures: u32, retry_after: Option<Duration>) -> Duration {
+    let exponential = BACKOFF_BASE
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(BACKOFF_MAX);
+    exponential.max(retry_after.unwrap_or(Duration::ZERO))
 }
 
 /// Pauses before each re-read of the store after a refused refresh: the winner of a refresh
 /// race saves its tokens right after WorkOS answers it, so a short wait is enough. A session
-/// that really ended pays these (about half a second) once, on the request that signs it out.
+/// that really ended pays these (about half a second) once, in the background.
 const RACE_WAITS: [Duration; 4] = [
     Duration::ZERO,
     Duration::from_millis(50),
@@ -128,7 +193,7 @@ pub(crate) async fn won_elsewhere(session: &Session, current: &AuthSession) -> O
         if session.load().await.is_err() {
             continue;
         }
-        if let Some(stored) = session::load(session).await
+        if let Ok(Some(stored)) = session::load(session).await
             && !stored.refresh_token.ct_eq(&current.refresh_token)
         {
             return Some(stored);
@@ -142,26 +207,45 @@ pub(crate) async fn won_elsewhere(session: &Session, current: &AuthSession) -> O
 pub(crate) enum ExchangeError {
     /// WorkOS answered with an error (invalid_grant, organization_membership_not_found, ...).
     Api(crate::Error),
-    /// The new access token did not verify.
-    Token(super::verifier::TokenError),
 }
 
 impl std::fmt::Display for ExchangeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ExchangeError::Api(e) => e.fmt(f),
-            ExchangeError::Token(e) => e.fmt(f),
         }
     }
 }
 
-/// Exchanges the refresh token of `current` for new, verified tokens; scoped to
-/// `organization_id` when given (the organization switcher), else to the current organization.
+/// What an exchange of the refresh token got.
+pub(crate) enum Exchanged {
+    /// New tokens, verified.
+    Verified(AuthSession),
+    /// New tokens whose access token could not be verified (`why`): `session` keeps them as
+    /// unverified beside the current verified ones. They must be stored all the same: the old
+    /// refresh token is spent.
+    Unverified {
+        session: AuthSession,
+        why: TokenError,
+    },
+}
+
+impl Exchanged {
+    /// The session to store.
+    pub(crate) fn session(&self) -> &AuthSession {
+        match self {
+            Exchanged::Verified(session) | Exchanged::Unverified { session, .. } => session,
+        }
+    }
+}
+
+/// Exchanges the refresh token of `current` for new tokens; scoped to `organization_id` when
+/// given (the organization switcher), else to the current organization.
 pub(crate) async fn exchange(
     authkit: &AuthKit,
     current: &AuthSession,
     organization_id: Option<String>,
-) -> Result<AuthSession, ExchangeError> {
+) -> Result<Exchanged, ExchangeError> {
     authkit
         .inner
         .refresher
@@ -179,49 +263,148 @@ pub(crate) async fn exchange(
         .authenticate_with_refresh_token(params)
         .await
         .map_err(ExchangeError::Api)?;
-    let claims = authkit
+    match authkit
         .inner
         .verifier
         .verify(auth.access_token.expose_secret())
         .await
-        .map_err(ExchangeError::Token)?;
-    tracing::debug!(user = %auth.user.id, "refreshed the access token");
-    let mut next = AuthSession::new(auth, claims);
-    if next.impersonator.is_none() {
-        next.impersonator = current.impersonator.clone();
+    {
+        Ok(claims) => {
+            tracing::debug!(user = %auth.user.id, "refreshed the access token");
+            let mut next = AuthSession::new(auth, claims);
+            if next.authentication_method.is_none() {
+                next.authentication_method = current.authentication_method.clone();
+            }
+            Ok(Exchanged::Verified(next))
+        }
+        Err(why) => {
+            // The old refresh token is spent: keep everything WorkOS gave, verify it later.
+            authkit.inner.stats.unverified_kept();
+            Ok(Exchanged::Unverified {
+                session: current.with_unverified(auth),
+                why,
+            })
+        }
     }
-    if next.authentication_method.is_none() {
-        next.authentication_method = current.authentication_method.clone();
-    }
-    Ok(next)
 }
 
-async fn run(authkit: AuthKit, current: AuthSession, session: Session) -> Refreshed {
-    match exchange(&authkit, &current, None).await {
-        Ok(next) => {
-            let stored = match session::store(&session, &next).await {
-                Ok(()) => session.save().await,
-                Err(err) => Err(err),
-            };
-            if let Err(err) = stored {
-                tracing::warn!(error = %err, "could not store the refreshed session");
+/// Stores `next` in `session` and saves the record at once, re-reading it first when this
+/// request has not changed it (so keys another request saved meanwhile are kept).
+pub(crate) async fn save_now(
+    session: &Session,
+    next: &AuthSession,
+) -> Result<(), tower_sessions::session::Error> {
+    if !session.is_modified() {
+        session.load().await?;
+    }
+    session::store(session, next).await?;
+    session.save().await
+}
+
+/// The refresh task: brings `current` up to date and stores the result.
+async fn run(authkit: AuthKit, current: AuthSession, session: Session, failures: u32) -> Refreshed {
+    let inner = &authkit.inner;
+    let user = current.user.id.clone();
+    let session_hash = crate::session::id_hash(session.id());
+    // Tokens kept unverified at an earlier refresh: verify them first; if they expired in the
+    // meantime, their refresh token (unspent) gets new ones.
+    if let Some(kept) = &current.unverified {
+        match inner
+            .verifier
+            .verify(kept.access_token.expose_secret())
+            .await
+        {
+            Ok(claims) => {
+                if let Some(next) = current.verified(claims) {
+                    if let Err(err) = save_now(&session, &next).await {
+                        inner.stats.store_error();
+                        tracing::warn!(%user, session = %session_hash, error = %err, "could not store the verified session");
+                    }
+                    inner.stats.refresh(RefreshOutcome::Ok);
+                    tracing::info!(%user, session = %session_hash, "verified the tokens kept during a JWKS outage");
+                    return Refreshed::Ok(Box::new(next));
+                }
             }
-            Refreshed::Ok(Box::new(next))
+            Err(TokenError::Expired) => {}
+            Err(err) => {
+                tracing::warn!(%user, session = %session_hash, error = %err, "the kept tokens still cannot be verified; serving the session's verified tokens meanwhile");
+                return Refreshed::Transient {
+                    retry_at: inner.clock.now() + VERIFY_RETRY,
+                };
+            }
         }
-        Err(ExchangeError::Token(err)) => {
-            tracing::warn!(error = %err, "the refreshed access token did not verify");
-            Refreshed::Transient
+    }
+    match exchange(&authkit, &current, None).await {
+        Ok(exchanged) => {
+            if let Err(err) = save_now(&session, exchanged.session()).await {
+                // The request that started this saves the record too when it ends; requests
+                // that join this flight store it in theirs.
+                inner.stats.store_error();
+                tracing::warn!(%user, session = %session_hash, error = %err, "could not store the refreshed session");
+            }
+            match exchanged {
+                Exchanged::Verified(next) => {
+                    inner.stats.refresh(RefreshOutcome::Ok);
+                    Refreshed::Ok(Box::new(next))
+                }
+                Exchanged::Unverified { why, .. } => {
+                    inner.stats.refresh(RefreshOutcome::Transient);
+                    tracing::warn!(%user, session = %session_hash, error = %why, "the refreshed access token cannot be verified yet; kept it (its refresh token is stored) and serving the verified one meanwhile");
+                    Refreshed::Transient {
+                        retry_at: inner.clock.now() + VERIFY_RETRY,
+                    }
+                }
+            }
         }
         Err(ExchangeError::Api(err)) if err.is_transient() => {
-            tracing::warn!(error = %err, "refreshing the session failed; keeping it for now");
-            Refreshed::Transient
+            inner.stats.refresh(RefreshOutcome::Transient);
+            let pause = backoff(failures + 1, err.retry_after());
+            tracing::warn!(%user, session = %session_hash, error = %err, retry_in_secs = pause.as_secs(), "refreshing the session failed; keeping it and backing off");
+            Refreshed::Transient {
+                retry_at: inner.clock.now() + pause,
+            }
         }
         Err(ExchangeError::Api(err)) => {
-            tracing::info!(
-                code = err.code(),
-                "the refresh token was refused; signing the session out"
-            );
-            Refreshed::Invalid(err.to_string())
+            // Another request, tab or machine may have refreshed first (refresh tokens are
+            // single use): its tokens, once saved, are this session's now.
+            if let Some(stored) = won_elsewhere(&session, &current).await {
+                inner.stats.refresh(RefreshOutcome::RaceRecovered);
+                tracing::debug!(%user, session = %session_hash, "lost a refresh race; using the winner's tokens");
+                return Refreshed::Ok(Box::new(stored));
+            }
+            inner.stats.refresh(RefreshOutcome::Refused);
+            inner.stats.sign_out(SignOut::Refused);
+            tracing::info!(%user, session = %session_hash, code = err.code(), "the refresh token was refused; signing the session out");
+            let cleared = match session::clear(&session).await {
+                Ok(()) => session.save().await.map_err(|e| e.to_string()),
+                Err(err) => Err(err.to_string()),
+            };
+            if let Err(err) = cleared {
+                tracing::warn!(%user, session = %session_hash, error = %err, "could not remove the ended session");
+            }
+            Refreshed::Invalid
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_up_to_a_minute_and_honours_retry_after() {
+        assert_eq!(backoff(1, None), Duration::from_secs(2));
+        assert_eq!(backoff(2, None), Duration::from_secs(4));
+        assert_eq!(backoff(3, None), Duration::from_secs(8));
+        assert_eq!(backoff(10, None), BACKOFF_MAX);
+        assert_eq!(backoff(40, None), BACKOFF_MAX);
+        assert_eq!(
+            backoff(1, Some(Duration::from_secs(5))),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            backoff(3, Some(Duration::from_secs(5))),
+            Duration::from_secs(8)
+        );
     }
 }

@@ -18,8 +18,8 @@ use super::refresh::{self, ExchangeError};
 use super::return_to;
 use super::session::{self, AuthSession, PENDING_KEY, PendingSignIn, STEP_UP_KEY};
 use super::stepup;
-use super::verifier::TokenError;
 use crate::SecretString;
+use crate::session::verifier::TokenError;
 use crate::user_management::{
     AuthenticateResponse, AuthenticateWithCode, AuthorizationUrl, Pkce, ScreenHint, SignInWith,
     random_state,
@@ -491,8 +491,19 @@ async fn logout(State(authkit): State<AuthKit>, session: Session, headers: Heade
     if !same_origin(&authkit, &headers) {
         return cross_site();
     }
-    let current = session::load(&session).await;
-    session::clear(&session).await;
+    let current = match session::load(&session).await {
+        Ok(current) => current,
+        Err(err) => return store_failed(&authkit, &err.to_string()),
+    };
+    if let Err(err) = session::clear(&session).await {
+        return store_failed(&authkit, &err.to_string());
+    }
+    if current.is_some() {
+        authkit
+            .inner
+            .stats
+            .sign_out(crate::session::stats::SignOut::User);
+    }
     let _ = session.cycle_id().await;
     let inner = &authkit.inner;
     let return_to = inner
@@ -541,8 +552,10 @@ async fn switch_organization(
     }
     let back = return_to::sanitize(form.return_to.as_deref())
         .unwrap_or_else(|| authkit.inner.after_sign_in.clone());
-    let Some(current) = session::load(&session).await else {
-        return Redirect::to(&authkit.sign_in_path()).into_response();
+    let current = match session::load(&session).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return Redirect::to(&authkit.sign_in_path()).into_response(),
+        Err(err) => return store_failed(&authkit, &err.to_string()),
     };
     // The switch spends the session's refresh token, which is single use (this request's own
     // pass through AuthLayer already joined any refresh of it in this process).
@@ -557,15 +570,25 @@ async fn switch_organization(
         switched = refresh::exchange(&authkit, &stored, organization).await;
     }
     match switched {
-        Ok(next) => match session::store(&session, &next).await {
+        // Stored whether or not the new access token verified: the old refresh token is
+        // spent. Unverified tokens are verified (and the switch shows) on a later request.
+        Ok(next) => match refresh::save_now(&session, next.session()).await {
             Ok(()) => {
-                tracing::info!(user = %next.user.id, organization = %form.organization_id, "switched organization");
+                if let refresh::Exchanged::Unverified { why, .. } = &next {
+                    tracing::warn!(user = %next.session().user.id, error = %why, "switched organization, but the new access token cannot be verified yet; it is kept and verified on a later request");
+                } else {
+                    tracing::info!(user = %next.session().user.id, organization = %form.organization_id, "switched organization");
+                }
                 Redirect::to(&back).into_response()
             }
             Err(err) => store_failed(&authkit, &err.to_string()),
         },
         Err(ExchangeError::Api(err)) if err.is_invalid_grant() => {
-            session::clear(&session).await;
+            let _ = session::clear(&session).await;
+            authkit
+                .inner
+                .stats
+                .sign_out(crate::session::stats::SignOut::Refused);
             Redirect::to(&authkit.sign_in_path()).into_response()
         }
         Err(err) => pages::error(

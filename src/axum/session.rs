@@ -3,15 +3,16 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use tower_sessions::session::Id;
 
-use super::claims::AccessTokenClaims;
 use super::extract::AuthUser;
 use crate::SecretString;
+use crate::session::claims::AccessTokenClaims;
+use crate::session::clock::from_unix;
 use crate::user_management::{AuthenticateResponse, AuthenticationMethod, Impersonator, User};
 
 /// The session key of the signed-in session's revision: a number, replaced whenever the
@@ -52,6 +53,38 @@ pub struct AuthSession {
     /// How the user signed in.
     #[serde(default)]
     pub authentication_method: Option<AuthenticationMethod>,
+    /// Tokens WorkOS issued at the last refresh whose access token could not be verified yet
+    /// (the JWKS was unreachable, or its key not published yet). Their refresh token is
+    /// already in `refresh_token` (the old one is spent, so they are never thrown away); the
+    /// access token and user here are not trusted until the access token verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) unverified: Option<Box<Unverified>>,
+}
+
+/// Tokens WorkOS issued that are kept until their access token can be verified.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Unverified {
+    pub user: User,
+    pub access_token: SecretString,
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    #[serde(default)]
+    pub impersonator: Option<Impersonator>,
+    #[serde(default)]
+    pub authentication_method: Option<AuthenticationMethod>,
+}
+
+/// The impersonator of a session: only from the signed `act` claim (the reason, which the
+/// token does not carry, from WorkOS's answer when it names the same impersonator).
+fn impersonator(claims: &AccessTokenClaims, answer: Option<Impersonator>) -> Option<Impersonator> {
+    let act = claims.act.as_ref()?;
+    let reason = answer
+        .filter(|i| i.email.eq_ignore_ascii_case(&act.sub))
+        .and_then(|i| i.reason);
+    Some(Impersonator {
+        email: act.sub.clone(),
+        reason,
+    })
 }
 
 impl std::fmt::Debug for AuthSession {
@@ -71,13 +104,47 @@ impl AuthSession {
     pub(crate) fn new(auth: AuthenticateResponse, claims: AccessTokenClaims) -> Self {
         AuthSession {
             organization_id: auth.organization_id.or_else(|| claims.org_id.clone()),
+            impersonator: impersonator(&claims, auth.impersonator),
             user: auth.user,
             claims,
             access_token: auth.access_token,
             refresh_token: auth.refresh_token,
-            impersonator: auth.impersonator,
             authentication_method: auth.authentication_method,
+            unverified: None,
         }
+    }
+
+    /// This session, keeping the tokens of `auth` (whose access token could not be verified
+    /// yet): its refresh token replaces the spent one at once; the rest waits for
+    /// [`verified`](Self::verified).
+    pub(crate) fn with_unverified(&self, auth: AuthenticateResponse) -> Self {
+        let mut next = self.clone();
+        next.refresh_token = auth.refresh_token;
+        next.unverified = Some(Box::new(Unverified {
+            user: auth.user,
+            access_token: auth.access_token,
+            organization_id: auth.organization_id,
+            impersonator: auth.impersonator,
+            authentication_method: auth
+                .authentication_method
+                .or_else(|| self.authentication_method.clone()),
+        }));
+        next
+    }
+
+    /// The session of the kept tokens, now that their access token verified as `claims`.
+    pub(crate) fn verified(&self, claims: AccessTokenClaims) -> Option<Self> {
+        let kept = self.unverified.as_deref()?.clone();
+        Some(AuthSession {
+            organization_id: kept.organization_id.or_else(|| claims.org_id.clone()),
+            impersonator: impersonator(&claims, kept.impersonator),
+            user: kept.user,
+            claims,
+            access_token: kept.access_token,
+            refresh_token: self.refresh_token.clone(),
+            authentication_method: kept.authentication_method,
+            unverified: None,
+        })
     }
 
     /// The access token's expiry, Unix seconds.
@@ -146,32 +213,58 @@ fn revision(value: &serde_json::Value) -> Result<u64, String> {
         .ok_or_else(|| "the session revision is not a number".to_owned())
 }
 
+/// The session store could not be reached or failed (an I/O error, not a bad record): the
+/// request gets a fast 503, and nothing is deleted.
+#[derive(Debug, Clone)]
+pub(crate) struct StoreUnavailable(pub String);
+
+impl std::fmt::Display for StoreUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the session store is unavailable: {}", self.0)
+    }
+}
+
+/// What reading the signed-in session found.
+pub(crate) type Read<T> = Result<Option<T>, StoreUnavailable>;
+
+/// Splits a session error into a store outage (kept, reported) and an unreadable value (the
+/// record or our keys do not decode: removed, signed out).
+fn outage(err: tower_sessions::session::Error) -> Result<String, StoreUnavailable> {
+    use tower_sessions::session::Error;
+    use tower_sessions::session_store::Error as Store;
+    match err {
+        Error::Store(Store::Backend(e)) => Err(StoreUnavailable(e)),
+        other => Ok(other.to_string()),
+    }
+}
+
 /// Reads the signed-in session. A value that does not parse (tampered, or written by another
-/// version) is removed and treated as signed out.
-pub(crate) async fn load(session: &Session) -> Option<AuthSession> {
+/// version) is removed and treated as signed out; a store that fails is an `Err`.
+pub(crate) async fn load(session: &Session) -> Read<AuthSession> {
     let header = match session.get_value(AUTH_SESSION_KEY).await {
-        Ok(header) => header?,
-        Err(err) => return unreadable(session, &err.to_string()).await,
+        Ok(Some(header)) => header,
+        Ok(None) => return Ok(None),
+        Err(err) => return unreadable(session, outage(err)?).await,
     };
     match revision(&header) {
         Ok(_) => read_data(session).await,
-        Err(err) => unreadable(session, &err).await,
+        Err(err) => unreadable(session, err).await,
     }
 }
 
 /// Reads and decodes the session under [`AUTH_SESSION_DATA_KEY`].
-async fn read_data(session: &Session) -> Option<AuthSession> {
+async fn read_data(session: &Session) -> Read<AuthSession> {
     let decoded = match session.get_value(AUTH_SESSION_DATA_KEY).await {
         Ok(Some(serde_json::Value::String(text))) => {
             serde_json::from_str(&text).map_err(|err| err.to_string())
         }
         Ok(Some(_)) => Err("the stored session is not JSON text".to_owned()),
         Ok(None) => Err("the session has a revision but no data".to_owned()),
-        Err(err) => Err(err.to_string()),
+        Err(err) => Err(outage(err)?),
     };
     match decoded {
-        Ok(decoded) => Some(decoded),
-        Err(err) => unreadable(session, &err).await,
+        Ok(decoded) => Ok(Some(decoded)),
+        Err(err) => unreadable(session, err).await,
     }
 }
 
@@ -179,14 +272,16 @@ async fn read_data(session: &Session) -> Option<AuthSession> {
 /// call it small.
 fn unreadable<'a, T: 'a>(
     session: &'a Session,
-    err: &'a str,
-) -> futures_util::future::BoxFuture<'a, Option<T>> {
-    tracing::warn!(error = %err, "unreadable AuthKit session; treating it as signed out");
+    err: String,
+) -> futures_util::future::BoxFuture<'a, Read<T>> {
+    tracing::warn!(error = %err, session = %crate::session::id_hash(session.id()), "unreadable AuthKit session; treating it as signed out");
     Box::pin(async move {
         for key in [AUTH_SESSION_KEY, AUTH_SESSION_DATA_KEY] {
-            let _ = session.remove_value(key).await;
+            if let Err(err) = session.remove_value(key).await {
+                outage(err)?;
+            }
         }
-        None
+        Ok(None)
     })
 }
 
@@ -195,8 +290,12 @@ pub(crate) struct Loaded {
     pub session: AuthSession,
     pub user: AuthUser,
     /// The access token's expiry less the refresh margin: before it, the session is served
-    /// as it is.
+    /// as it is (unless it holds unverified tokens).
     pub refresh_at: SystemTime,
+    /// The access token's expiry.
+    pub expires_at: SystemTime,
+    /// The session holds tokens that are not verified yet (see [`AuthSession`]'s `unverified`).
+    pub unverified: bool,
 }
 
 /// The last decoded session of each session record, keyed by the record's id and checked
@@ -207,6 +306,10 @@ pub(crate) struct SessionCache {
     entries: Mutex<HashMap<Id, Cached, BuildIdHasher>>,
     /// How long before its expiry an access token is refreshed.
     refresh_margin: Duration,
+    /// Whether the margin was found too long for a token's lifetime (warned once).
+    clamped: std::sync::atomic::AtomicBool,
+    /// Counts unreadable sessions.
+    stats: Arc<crate::session::stats::Stats>,
 }
 
 struct Cached {
@@ -253,33 +356,52 @@ const CACHE_CAPACITY: usize = 10_000;
 
 /// Like [`load`], through the cache: the session's text is read and decoded only when its
 /// revision is new to this process.
-pub(crate) async fn load_cached(session: &Session, cache: &SessionCache) -> Option<Arc<Loaded>> {
+pub(crate) async fn load_cached(session: &Session, cache: &SessionCache) -> Read<Arc<Loaded>> {
     let header = match session.get_value(AUTH_SESSION_KEY).await {
-        Ok(header) => header?,
-        Err(err) => return unreadable(session, &err.to_string()).await,
+        Ok(Some(header)) => header,
+        Ok(None) => return Ok(None),
+        Err(err) => {
+            let err = outage(err)?;
+            cache
+                .stats
+                .sign_out(crate::session::stats::SignOut::Unreadable);
+            return unreadable(session, err).await;
+        }
     };
     let revision = match revision(&header) {
         Ok(revision) => revision,
-        Err(err) => return unreadable(session, &err).await,
+        Err(err) => {
+            cache
+                .stats
+                .sign_out(crate::session::stats::SignOut::Unreadable);
+            return unreadable(session, err).await;
+        }
     };
     // The id of the record the revision came from (a record found in the store).
     let id = session.id();
     if let Some(hit) = id.and_then(|id| cache.get(id, revision)) {
-        return Some(hit);
+        return Ok(Some(hit));
     }
     // Boxed: rare, and it keeps the per-request future small.
     Box::pin(async move {
-        let auth = read_data(session).await?;
-        Some(cache.insert(id, revision, auth))
+        let Some(auth) = read_data(session).await? else {
+            cache
+                .stats
+                .sign_out(crate::session::stats::SignOut::Unreadable);
+            return Ok(None);
+        };
+        Ok(Some(cache.insert(id, revision, auth)))
     })
     .await
 }
 
 impl SessionCache {
-    pub(crate) fn new(refresh_margin: Duration) -> Self {
+    pub(crate) fn new(refresh_margin: Duration, stats: Arc<crate::session::stats::Stats>) -> Self {
         SessionCache {
             entries: Mutex::default(),
             refresh_margin,
+            clamped: std::sync::atomic::AtomicBool::new(false),
+            stats,
         }
     }
 
@@ -294,7 +416,8 @@ impl SessionCache {
     /// Remembers the session decoded for this record at this revision (replacing the record's
     /// earlier one).
     fn insert(&self, id: Option<Id>, revision: u64, auth: AuthSession) -> Arc<Loaded> {
-        let loaded = Arc::new(Loaded::new(auth, self.refresh_margin));
+        let margin = self.margin_for(&auth_claims_lifetime(&auth));
+        let loaded = Arc::new(Loaded::new(auth, margin));
         if let Some(id) = id {
             let mut entries = self.lock();
             if entries.len() >= CACHE_CAPACITY && !entries.contains_key(&id) {
@@ -312,6 +435,41 @@ impl SessionCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Cached, BuildIdHasher>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// The refresh margin for a token that lives `lifetime`: the configured one, clamped to
+    /// half the lifetime when it is not shorter (a margin as long as the token would refresh
+    /// on every request). Warns once.
+    fn margin_for(&self, lifetime: &Option<Duration>) -> Duration {
+        match lifetime {
+            Some(lifetime) if self.refresh_margin >= *lifetime => {
+                let clamped = *lifetime / 2;
+                if !self
+                    .clamped
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
+                    tracing::warn!(
+                        margin_secs = self.refresh_margin.as_secs(),
+                        token_lifetime_secs = lifetime.as_secs(),
+                        clamped_secs = clamped.as_secs(),
+                        "the refresh margin is not shorter than the access tokens' lifetime \
+                         (every request would refresh); using half the lifetime instead: \
+                         lower AuthKitBuilder::refresh_margin"
+                    );
+                }
+                clamped
+            }
+            _ => self.refresh_margin,
+        }
+    }
+}
+
+/// How long the session's access token lives (`exp - iat`), if it says when it was issued.
+fn auth_claims_lifetime(auth: &AuthSession) -> Option<Duration> {
+    let iat = auth.claims.iat?;
+    u64::try_from(auth.claims.exp - iat)
+        .ok()
+        .filter(|secs| *secs > 0)
+        .map(Duration::from_secs)
 }
 
 impl Loaded {
@@ -319,7 +477,9 @@ impl Loaded {
         let due = session.expires_at() - refresh_margin.as_secs() as i64;
         Loaded {
             user: AuthUser::from_session(session.clone()),
-            refresh_at: UNIX_EPOCH + Duration::from_secs(due.max(0) as u64),
+            refresh_at: from_unix(due),
+            expires_at: from_unix(session.expires_at()),
+            unverified: session.unverified.is_some(),
             session,
         }
     }
@@ -336,20 +496,24 @@ pub(crate) async fn store(
 }
 
 /// Removes every key of ours (and none of the app's).
-pub(crate) async fn clear(session: &Session) {
+pub(crate) async fn clear(session: &Session) -> Result<(), StoreUnavailable> {
     for key in [
         AUTH_SESSION_KEY,
         AUTH_SESSION_DATA_KEY,
         PENDING_KEY,
         STEP_UP_KEY,
     ] {
-        let _ = session.remove_value(key).await;
+        if let Err(err) = session.remove_value(key).await {
+            outage(err)?;
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     /// A session of `email` whose access token expires at `exp`.
     fn auth(email: &str, exp: i64) -> AuthSession {
@@ -367,7 +531,7 @@ mod tests {
 
     #[test]
     fn a_session_is_decoded_once_per_revision() {
-        let cache = SessionCache::new(Duration::from_secs(30));
+        let cache = SessionCache::new(Duration::from_secs(30), Default::default());
         let id = Id::default();
         assert!(cache.get(id, 7).is_none());
         let first = cache.insert(Some(id), 7, auth("ada@example.com", 2_000_000_000));
@@ -385,7 +549,7 @@ mod tests {
 
     #[test]
     fn a_new_revision_replaces_the_records_entry() {
-        let cache = SessionCache::new(Duration::from_secs(30));
+        let cache = SessionCache::new(Duration::from_secs(30), Default::default());
         let id = Id::default();
         cache.insert(Some(id), 1, auth("ada@example.com", 2_000_000_000));
         // Refreshed elsewhere, then replaced by another user's sign-in.
@@ -401,7 +565,7 @@ mod tests {
 
     #[test]
     fn sessions_without_a_record_id_are_decoded_but_not_cached() {
-        let cache = SessionCache::new(Duration::ZERO);
+        let cache = SessionCache::new(Duration::ZERO, Default::default());
         let loaded = cache.insert(None, 1, auth("ada@example.com", 2_000_000_000));
         assert_eq!(loaded.user.user.email, "ada@example.com");
         assert!(cache.lock().is_empty());

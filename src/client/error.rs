@@ -351,6 +351,19 @@ impl Error {
         self.status() == Some(429)
     }
 
+    /// How long WorkOS asked to wait before trying again (`Retry-After`), if it said.
+    ///
+    /// ```
+    /// # fn f(err: authkit_axum::Error) {
+    /// if let Some(wait) = err.retry_after() {
+    ///     println!("try again in {} s", wait.as_secs());
+    /// }
+    /// # }
+    /// ```
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        self.as_api_error().and_then(|e| e.retry_after)
+    }
+
     /// Whether the request timed out.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout { .. })

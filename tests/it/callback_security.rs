@@ -787,7 +787,10 @@ async fn a_cross_site_organization_switch_is_refused() {
 async fn an_expired_session_whose_refresh_token_was_revoked_is_signed_out() {
     let (app, store) = TestApp::start_with_store(
         Emulator::builder().access_token_ttl(std::time::Duration::from_secs(1)),
-        |b| b.refresh_margin(std::time::Duration::ZERO),
+        |b| {
+            b.refresh_margin(std::time::Duration::ZERO)
+                .refresh_wait(std::time::Duration::from_secs(5))
+        },
         app_routes(),
     )
     .await;
@@ -804,7 +807,7 @@ async fn an_expired_session_whose_refresh_token_was_revoked_is_signed_out() {
         .await
         .unwrap();
     // ... and the access token expires: the refresh fails with invalid_grant.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.advance(std::time::Duration::from_secs(2));
     let response = app.server.get("/").await;
     response.assert_status_ok();
     assert_eq!(response.text(), "anonymous");
@@ -822,11 +825,20 @@ async fn an_expired_session_whose_refresh_token_was_revoked_is_signed_out() {
 
 #[tokio::test]
 async fn a_jwks_outage_during_the_callback_is_a_clear_502_and_signs_nobody_in() {
-    let (app, store) = start().await;
+    // The app starts during a JWKS outage, so it has no keys cached.
+    let app = TestApp::start_with_client(
+        Emulator::builder(),
+        |e| {
+            e.inject_fault(Fault::new("/sso/jwks/*").status(503));
+            e.client()
+        },
+        |b| b,
+    )
+    .await;
+    let store = app.store.clone();
+    app.user(ADA).await;
     let authorize = app.start_sign_in("").await;
     let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
-    app.emulator
-        .inject_fault(Fault::new("/sso/jwks/*").status(503));
     let response = app.callback(&callback).await;
     assert_error_page(
         &response,

@@ -1,6 +1,7 @@
 //! Refreshing sessions: single-flight under concurrency, single-use refresh tokens, the
-//! organization kept, revoked sessions, WorkOS failures, and two app instances sharing one
-//! session store.
+//! organization kept, revoked sessions, WorkOS failures (served at once or stale, backing
+//! off), and two app instances sharing one session store. Time moves with the app's and the
+//! emulator's clocks (`TestApp::advance`), not by sleeping.
 #![cfg(feature = "axum")]
 
 use std::str::FromStr;
@@ -17,13 +18,15 @@ use serde_json::Value;
 
 use crate::support;
 use crate::support::EmulatorExt as _;
-use support::app::{CALLBACK, CART_KEY, TestApp, router_with_store, stored_keys, stored_session};
+use support::app::{CART_KEY, TestApp, eventually, router_with_store, stored_keys, stored_session};
 
-/// Tokens live 32 s and are refreshed within 30 s of expiry: 2 s after sign-in they are
-/// "expiring" (the app uses the real clock, so the tests wait for real).
-const TTL: Duration = Duration::from_secs(32);
+/// Tokens live 5 minutes (as WorkOS's) and are refreshed within 30 s of expiry.
+const TTL: Duration = Duration::from_secs(300);
 const MARGIN: Duration = Duration::from_secs(30);
-const UNTIL_EXPIRING: Duration = Duration::from_millis(2200);
+/// From sign-in to within the margin: the token is still valid, and due for a refresh.
+const UNTIL_DUE: Duration = Duration::from_secs(280);
+/// From sign-in to just past the token's expiry (well within the 5-minute stale grace).
+const UNTIL_EXPIRED: Duration = Duration::from_secs(305);
 
 fn refresh_calls(emulator: &Emulator) -> Vec<(u16, Value)> {
     emulator
@@ -37,10 +40,7 @@ fn refresh_calls(emulator: &Emulator) -> Vec<(u16, Value)> {
 /// Two "machines" on the app's session store: A serves with the app's AuthKit, B with an
 /// AuthKit of its own (its own single-flight map) that refreshes within `margin` of expiry.
 fn two_machines(app: &TestApp, margin: Duration) -> (TestServer, TestServer, AuthKit) {
-    let other = AuthKit::builder(app.emulator.client(), CALLBACK)
-        .refresh_margin(margin)
-        .build()
-        .unwrap();
+    let other = app.other_authkit(|b| b.refresh_margin(margin));
     let machine = |authkit: &AuthKit| {
         TestServer::builder()
             .mock_transport()
@@ -74,7 +74,8 @@ async fn a_hundred_parallel_requests_make_one_refresh_and_keep_the_organization(
     let served = tokio::spawn(async move { axum::serve(listener, app_router).await });
     let http = reqwest::Client::new();
 
-    tokio::time::sleep(UNTIL_EXPIRING).await;
+    // Expired: every request waits (briefly) for the one refresh.
+    app.advance(UNTIL_EXPIRED);
     let requests = (0..100).map(|_| {
         http.get(format!("http://{addr}/account"))
             .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
@@ -143,10 +144,15 @@ async fn a_revoked_session_signs_out_and_keeps_the_apps_own_keys() {
         .revoke_session(&sid)
         .await
         .unwrap();
-    tokio::time::sleep(UNTIL_EXPIRING).await;
+    app.advance(UNTIL_EXPIRED);
 
-    // The refresh is refused: the request is anonymous, and so are the next ones.
-    app.server.get("/").await.assert_text("anonymous");
+    // The refresh is refused (after checking the store for a racing winner): the session is
+    // signed out, and the requests are anonymous.
+    app.server.get("/").await;
+    eventually("the revoked session is signed out", || async {
+        app.server.get("/").await.text() == "anonymous"
+    })
+    .await;
     let api = app
         .server
         .get("/account")
@@ -164,43 +170,49 @@ async fn a_revoked_session_signs_out_and_keeps_the_apps_own_keys() {
 }
 
 #[tokio::test]
-async fn a_workos_outage_keeps_the_session_and_the_next_request_refreshes() {
-    // Tokens that expire 2 s after sign-in (refreshed from 1 s on): after 2.5 s the request
-    // rides on the stale-session grace while WorkOS fails.
+async fn a_workos_outage_serves_the_session_stale_backs_off_and_recovers() {
     let app = TestApp::start_with_client(
-        Emulator::builder().access_token_ttl(Duration::from_secs(2)),
+        Emulator::builder().access_token_ttl(TTL),
         |e| e.client_builder().max_retries(0).build().unwrap(),
-        |b| b.refresh_margin(Duration::from_secs(1)),
+        |b| b.refresh_margin(MARGIN),
     )
     .await;
     app.user("ada@example.com").await;
     let cookie = app.sign_in_cookie("ada@example.com").await;
     let before = stored_session(&app.store, &cookie).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    app.advance(UNTIL_EXPIRED);
 
+    // WorkOS fails: the expired session is served stale (within the grace), once refreshed.
     app.emulator
         .inject_fault(Fault::new("/user_management/authenticate").status(503));
-    let during = app
-        .server
-        .get("/account")
-        .add_header("accept", "application/json")
-        .await;
+    let account = |app: &TestApp| {
+        app.server
+            .get("/account")
+            .add_header("accept", "application/json")
+    };
+    let during = account(&app).await;
     during.assert_status_ok();
-    assert_eq!(during.json::<Value>()["email"], "ada@example.com");
+    assert_eq!(during.json::<Value>()["expires_at"], before.expires_at());
+    assert_eq!(refresh_calls(&app.emulator).len(), 1);
+    // The session backs off: the next requests are served stale without asking WorkOS again.
+    for _ in 0..5 {
+        account(&app).await.assert_status_ok();
+    }
     let calls = refresh_calls(&app.emulator);
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0].0, 503);
+    let stats = app.authkit.stats();
+    assert_eq!(stats.refreshes.transient, 1);
+    assert_eq!(stats.refreshes.deferred, 5);
+    assert!(stats.stale_serves >= 6, "{stats:?}");
     // The session is kept as it was.
     let kept = stored_session(&app.store, &cookie).await.unwrap();
     assert!(kept.refresh_token.ct_eq(&before.refresh_token));
 
-    // WorkOS is back: the next request refreshes (the failure is not remembered).
+    // WorkOS is back; once the back-off has passed the next request refreshes.
     app.emulator.clear_faults();
-    let after = app
-        .server
-        .get("/account")
-        .add_header("accept", "application/json")
-        .await;
+    app.advance(Duration::from_secs(3));
+    let after = account(&app).await;
     after.assert_status_ok();
     let body: Value = after.json();
     assert!(body["expires_at"].as_i64().unwrap() > before.expires_at());
@@ -209,7 +221,100 @@ async fn a_workos_outage_keeps_the_session_and_the_next_request_refreshes() {
     assert_eq!(calls[1].0, 200);
     let refreshed = stored_session(&app.store, &cookie).await.unwrap();
     assert!(!refreshed.refresh_token.ct_eq(&before.refresh_token));
+    assert_eq!(app.authkit.stats().sign_outs.refused, 0);
     support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn a_session_past_its_grace_is_anonymous_while_workos_is_down_but_is_kept() {
+    let app = TestApp::start_with_client(
+        Emulator::builder().access_token_ttl(TTL),
+        |e| e.client_builder().max_retries(0).build().unwrap(),
+        |b| {
+            b.refresh_margin(MARGIN)
+                .stale_grace(Duration::from_secs(60))
+        },
+    )
+    .await;
+    app.user("ada@example.com").await;
+    let cookie = app.sign_in_cookie("ada@example.com").await;
+    app.emulator
+        .inject_fault(Fault::new("/user_management/authenticate").status(503));
+    app.advance(TTL + Duration::from_secs(120));
+    app.server.get("/").await.assert_text("anonymous");
+    // Nothing was deleted: once WorkOS is back (and the back-off over), the user is signed in.
+    assert!(stored_session(&app.store, &cookie).await.is_some());
+    app.emulator.clear_faults();
+    app.advance(Duration::from_secs(3));
+    app.server
+        .get("/")
+        .await
+        .assert_text("hello ada@example.com");
+    assert_eq!(app.authkit.stats().sign_outs.refused, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_within_its_margin_is_served_at_once_and_refreshed_in_the_background() {
+    let app = expiring_app().await;
+    app.user("ada@example.com").await;
+    let cookie = app.sign_in_cookie("ada@example.com").await;
+    let before = stored_session(&app.store, &cookie).await.unwrap();
+    app.advance(UNTIL_DUE);
+    // WorkOS is slow: the request does not wait for it.
+    app.emulator.inject_fault(
+        Fault::new("/user_management/authenticate")
+            .delay(Duration::from_secs(2))
+            .times(1),
+    );
+    let started = std::time::Instant::now();
+    let now = app
+        .server
+        .get("/account")
+        .add_header("accept", "application/json")
+        .await;
+    now.assert_status_ok();
+    assert_eq!(now.json::<Value>()["expires_at"], before.expires_at());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the request waited for the refresh"
+    );
+    // The refresh finishes in the background and stores the new tokens.
+    eventually("the background refresh stored new tokens", || async {
+        let stored = stored_session(&app.store, &cookie).await.unwrap();
+        !stored.refresh_token.ct_eq(&before.refresh_token)
+    })
+    .await;
+    let later: Value = app
+        .server
+        .get("/account")
+        .add_header("accept", "application/json")
+        .await
+        .json();
+    assert!(later["expires_at"].as_i64().unwrap() > before.expires_at());
+    assert_eq!(refresh_calls(&app.emulator).len(), 1);
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn a_refresh_margin_longer_than_the_tokens_life_is_clamped() {
+    // A 10-minute margin on 5-minute tokens would refresh on every request.
+    let app = TestApp::start_with(Emulator::builder().access_token_ttl(TTL), |b| {
+        b.refresh_margin(Duration::from_secs(600))
+    })
+    .await;
+    app.user("ada@example.com").await;
+    app.sign_in_cookie("ada@example.com").await;
+    for _ in 0..20 {
+        app.server.get("/account").await.assert_status_ok();
+    }
+    assert_eq!(refresh_calls(&app.emulator).len(), 0);
+    // Half the lifetime later it is due.
+    app.advance(Duration::from_secs(160));
+    app.server.get("/account").await.assert_status_ok();
+    eventually("the clamped margin refreshed once", || async {
+        refresh_calls(&app.emulator).len() == 1
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,7 +323,7 @@ async fn two_instances_racing_on_one_store_both_stay_signed_in() {
     app.user("ada@example.com").await;
     let cookie = app.sign_in_cookie("ada@example.com").await;
     let (machine_a, machine_b, other) = two_machines(&app, MARGIN);
-    tokio::time::sleep(UNTIL_EXPIRING).await;
+    app.advance(UNTIL_EXPIRED);
 
     // Machine A's refresh is held up on the way to WorkOS; meanwhile machine B, serving a slow
     // page, refreshes the same session and wins. A's refresh token is then spent: WorkOS
@@ -280,9 +385,10 @@ async fn an_organization_switch_that_loses_a_refresh_race_switches_with_the_winn
     let (_, _acme, globex) = app.member_of_acme_and_globex("ada@example.com").await;
     let cookie = app.sign_in_cookie("ada@example.com").await;
     let before = stored_session(&app.store, &cookie).await.unwrap();
-    // Machine A keeps the default margin, so its fresh token is not refreshed; machine B
-    // refreshes every session it sees (a margin longer than any token's life).
-    let (machine_a, machine_b, _) = two_machines(&app, Duration::from_secs(24 * 3600));
+    // With 100 s left, machine A (default 30-s margin) does not refresh; machine B (a 2-minute
+    // margin) refreshes in the background.
+    let (machine_a, machine_b, _) = two_machines(&app, Duration::from_secs(120));
+    app.advance(Duration::from_secs(200));
 
     // A's switch is held up on the way to WorkOS; meanwhile B refreshes the same session and
     // spends the refresh token A holds, so WorkOS refuses A's switch with invalid_grant.
@@ -343,7 +449,7 @@ async fn a_late_save_of_the_old_tokens_does_not_spend_them_again() {
     let cookie = app.sign_in_cookie("ada@example.com").await;
     let id = Id::from_str(&cookie).unwrap();
     let old_record = app.store.load(&id).await.unwrap().unwrap();
-    tokio::time::sleep(UNTIL_EXPIRING).await;
+    app.advance(UNTIL_EXPIRED);
     app.server.get("/account").await.assert_status_ok();
     let refreshed = stored_session(&app.store, &cookie).await.unwrap();
 
@@ -376,7 +482,7 @@ async fn a_request_abandoned_during_its_refresh_does_not_lose_the_session() {
     let addr = listener.local_addr().unwrap();
     let app_router = router_with_store(&app.authkit, app.store.clone());
     let served = tokio::spawn(async move { axum::serve(listener, app_router).await });
-    tokio::time::sleep(UNTIL_EXPIRING).await;
+    app.advance(UNTIL_EXPIRED);
 
     // The browser gives up (navigates away) while WorkOS is still answering the refresh.
     app.emulator.inject_fault(
@@ -397,9 +503,11 @@ async fn a_request_abandoned_during_its_refresh_does_not_lose_the_session() {
 
     // Once WorkOS has answered, the new tokens are in the store, and nobody spends the old
     // refresh token again.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let stored = stored_session(&app.store, &cookie).await.unwrap();
-    assert!(!stored.refresh_token.ct_eq(&before.refresh_token));
+    eventually("the abandoned refresh stored new tokens", || async {
+        let stored = stored_session(&app.store, &cookie).await.unwrap();
+        !stored.refresh_token.ct_eq(&before.refresh_token)
+    })
+    .await;
     let next = reqwest::Client::new()
         .get(format!("http://{addr}/account"))
         .header("cookie", format!("{SESSION_COOKIE}={cookie}"))

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use authkit_axum::AuthKit;
+use authkit_axum::session::Clock;
 use authkit_axum::user_management::AuthenticateWithPassword;
 use authkit_emulator::{Emulator, Fault};
 use axum::http::StatusCode;
@@ -58,6 +59,8 @@ struct Api {
     emulator: Emulator,
     authkit: AuthKit,
     server: TestServer,
+    /// The app's clock, moved forward instead of sleeping.
+    clock: Clock,
 }
 
 impl Api {
@@ -66,10 +69,24 @@ impl Api {
     }
 
     async fn start_with(emulator: authkit_emulator::EmulatorBuilder) -> Api {
+        Self::start_after(emulator, |_| {}).await
+    }
+
+    /// Like [`Api::start_with`], running `before` on the emulator before the app starts (and
+    /// fetches the JWKS), e.g. to start it during a JWKS outage.
+    async fn start_after(
+        emulator: authkit_emulator::EmulatorBuilder,
+        before: impl FnOnce(&Emulator),
+    ) -> Api {
         let emulator = emulator.start().await.unwrap();
+        before(&emulator);
         // No retries: a JWKS outage shows at once.
         let client = emulator.client_builder().max_retries(0).build().unwrap();
-        let authkit = AuthKit::builder(client, CALLBACK).build().unwrap();
+        let clock = Clock::adjustable();
+        let authkit = AuthKit::builder(client, CALLBACK)
+            .clock(clock.clone())
+            .build()
+            .unwrap();
         let server = TestServer::builder()
             .mock_transport()
             .build(router(&authkit))
@@ -78,6 +95,7 @@ impl Api {
             emulator,
             authkit,
             server,
+            clock,
         };
         api.emulator
             .client()
@@ -242,7 +260,7 @@ async fn an_expired_token_is_refused() {
     let token = api.token().await;
     // Accepted while fresh (and its verdict cached) ...
     api.account(&token).await.assert_status_ok();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    api.clock.advance(Duration::from_secs(2));
     // ... refused once expired, cached verdict or not.
     assert_unauthorized(&api.account(&token).await);
     support::assert_contract(&api.emulator);
@@ -292,20 +310,25 @@ async fn a_refused_bearer_token_gets_401_even_from_a_browser_accept_header() {
 
 #[tokio::test]
 async fn a_jwks_outage_is_401_and_recovers() {
-    let api = Api::start().await;
+    // The app starts while the JWKS is down: its start-up fetch fails.
+    let api = Api::start_after(Emulator::builder(), |e| {
+        e.inject_fault(Fault::new("/sso/jwks/*").status(503));
+    })
+    .await;
+    api.authkit.warm_up().await.unwrap_err();
     let token = api.token().await;
-    api.emulator
-        .inject_fault(Fault::new("/sso/jwks/*").status(503));
+    let fetches = api.authkit.jwks_fetch_count();
     assert_unauthorized(&api.account(&token).await);
     // Within the failure backoff the verifier does not hammer the JWKS endpoint.
     assert_unauthorized(&api.account(&token).await);
-    assert_eq!(api.authkit.jwks_fetch_count(), 1);
+    assert_eq!(api.authkit.jwks_fetch_count(), fetches);
 
     api.emulator.clear_faults();
     // The verifier waits 5 s after a failed fetch before trying again.
-    tokio::time::sleep(Duration::from_millis(5200)).await;
+    api.clock.advance(Duration::from_secs(6));
     api.account(&token).await.assert_status_ok();
-    assert_eq!(api.authkit.jwks_fetch_count(), 2);
+    assert_eq!(api.authkit.jwks_fetch_count(), fetches + 1);
+    assert!(api.authkit.health().await.ready);
     support::assert_contract(&api.emulator);
 }
 

@@ -3,6 +3,7 @@
 use std::str::FromStr;
 
 use super::EmulatorExt as _;
+use authkit_axum::session::Clock;
 use authkit_axum::tower_sessions::session::Id;
 use authkit_axum::tower_sessions::{MemoryStore, Session, SessionStore};
 use authkit_axum::user_management::{CreateUser, User};
@@ -36,6 +37,9 @@ pub struct TestApp {
     pub server: TestServer,
     /// The app's session store.
     pub store: MemoryStore,
+    /// The app's clock (every AuthKit of the test shares it); [`TestApp::advance`] moves it
+    /// forward together with the emulator's.
+    pub clock: Clock,
 }
 
 async fn home(user: Option<AuthUser>) -> String {
@@ -143,7 +147,8 @@ impl TestApp {
         configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
     ) -> TestApp {
         let emulator = register(emulator).start().await.unwrap();
-        let authkit = configure(AuthKit::builder(client(&emulator), CALLBACK))
+        let clock = Clock::adjustable();
+        let authkit = configure(AuthKit::builder(client(&emulator), CALLBACK).clock(clock.clone()))
             .build()
             .unwrap();
         let store = MemoryStore::default();
@@ -157,7 +162,25 @@ impl TestApp {
             authkit,
             server,
             store,
+            clock,
         }
+    }
+
+    /// Moves time forward for the app and the emulator alike: tokens, codes and back-offs
+    /// expire without waiting.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.emulator.advance_clock(by);
+        self.clock.advance(by);
+    }
+
+    /// Another AuthKit for this test's emulator and clock (another "machine").
+    pub fn other_authkit(
+        &self,
+        configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
+    ) -> AuthKit {
+        configure(AuthKit::builder(self.emulator.client(), CALLBACK).clock(self.clock.clone()))
+            .build()
+            .unwrap()
     }
 
     /// Signs in as `email` and returns the value of the app's session cookie.
@@ -251,7 +274,8 @@ impl TestApp {
         extra: Router,
     ) -> (TestApp, MemoryStore) {
         let emulator = register(emulator).start().await.unwrap();
-        let authkit = configure(AuthKit::builder(emulator.client(), CALLBACK))
+        let clock = Clock::adjustable();
+        let authkit = configure(AuthKit::builder(emulator.client(), CALLBACK).clock(clock.clone()))
             .build()
             .unwrap();
         let store = MemoryStore::default();
@@ -265,6 +289,7 @@ impl TestApp {
             authkit,
             server,
             store: store.clone(),
+            clock,
         };
         (app, store)
     }
@@ -325,4 +350,21 @@ fn attribute(html: &str, marker: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+}
+
+/// Waits (up to 5 s, checking every 20 ms) until `check` holds; panics with `what` otherwise.
+/// For outcomes of background work (a refresh finishing), never for timing.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

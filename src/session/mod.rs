@@ -1,0 +1,33 @@
+//! The framework-free session core: what a signed-in session needs whatever serves it.
+//!
+//! - [`Clock`]: the time token expiries, grace periods and back-offs are compared with (the
+//!   system clock, or one tests move forward instead of sleeping);
+//! - the access-token [claims](crate::AccessTokenClaims) and their verifier (RS256 against the
+//!   WorkOS JWKS: fetched at start-up, refetched for an unknown key, rate-limited);
+//! - [`StatsSnapshot`]: counters of refreshes, stale serves, sign-outs, store errors and JWKS
+//!   fetches.
+//!
+//! Nothing here depends on axum: the Axum integration (the layer, the router, the extractors)
+//! builds on it.
+
+pub(crate) mod claims;
+pub(crate) mod clock;
+pub(crate) mod stats;
+pub(crate) mod verifier;
+
+pub use clock::Clock;
+pub use stats::{JwksFetchCounts, RefreshCounts, SignOutCounts, StatsSnapshot};
+
+use sha2::{Digest, Sha256};
+
+/// A short, stable, non-reversible label of a session record's id for logs (the id itself is
+/// a bearer credential: it never goes to logs). `"-"` for a session without a record yet.
+pub(crate) fn id_hash(id: Option<tower_sessions::session::Id>) -> String {
+    match id {
+        None => "-".to_owned(),
+        Some(id) => {
+            let digest = Sha256::digest(id.to_string().as_bytes());
+            digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+        }
+    }
+}

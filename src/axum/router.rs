@@ -404,7 +404,12 @@ async fn handle_callback(
         return Err(CallbackError::WorkOs { error, description });
     }
     if state.is_none() {
-        return Err(CallbackError::MissingState);
+        // The WorkOS dashboard starts an impersonation by sending the browser here with a
+        // code and no state (no sign-in was started in this browser).
+        return match q.code.filter(|c| !c.is_empty()) {
+            Some(code) => impersonation(authkit, session, headers, code).await,
+            None => Err(CallbackError::MissingState),
+        };
     }
     let sign_in = sign_in.ok_or(CallbackError::UnknownState)?;
     let code = q
@@ -430,6 +435,46 @@ async fn handle_callback(
             stepup::begin(authkit, session, err, sign_in.return_to).await
         }
         Err(err) => Err(CallbackError::Exchange(err)),
+    }
+}
+
+/// A callback without `state`: accepted only as the start of an impersonation, that is when
+/// the code exchange answers with an impersonator (a code of an ordinary sign-in carries a PKCE
+/// challenge this browser cannot answer, and is refused by WorkOS or here).
+async fn impersonation(
+    authkit: &AuthKit,
+    session: &Session,
+    headers: &HeaderMap,
+    code: String,
+) -> Result<Response, CallbackError> {
+    let mut params = AuthenticateWithCode::new(code);
+    if let Some(agent) = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        params = params.user_agent(agent);
+    }
+    match authkit
+        .inner
+        .client
+        .user_management()
+        .authenticate_with_code(params)
+        .await
+    {
+        Ok(auth) if auth.impersonator.is_some() => {
+            tracing::info!(
+                user = %auth.user.id,
+                impersonator = auth.impersonator.as_ref().map(|i| i.email.as_str()),
+                "an impersonation started from the WorkOS dashboard"
+            );
+            finish_sign_in(authkit, session, auth, None).await
+        }
+        Ok(auth) => {
+            tracing::warn!(user = %auth.user.id, "a sign-in code arrived without a state and is not an impersonation; refused");
+            Err(CallbackError::MissingState)
+        }
+        Err(err) if err.is_transient() => Err(CallbackError::Exchange(err)),
+        Err(_) => Err(CallbackError::MissingState),
     }
 }
 

@@ -21,6 +21,7 @@ mod password_reset;
 mod redaction;
 mod redis_store;
 mod refresh;
+mod reliability;
 mod retries;
 mod sessions;
 mod sign_in;

@@ -57,6 +57,8 @@ async fn account(user: AuthUser) -> axum::Json<serde_json::Value> {
         "permissions": user.claims.permissions,
         "session_id": user.session_id(),
         "expires_at": user.expires_at,
+        "impersonator": user.impersonator.as_ref().map(|i| i.email.clone()),
+        "impersonation_reason": user.impersonator.as_ref().and_then(|i| i.reason.clone()),
     }))
 }
 

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "axum")]
 pub mod app;
+#[cfg(feature = "axum")]
+pub mod flaky;
 pub mod spec;
 
 use authkit_axum::{Client, ClientBuilder};

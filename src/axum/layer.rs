@@ -283,8 +283,8 @@ async fn due(
     let now = inner.clock.now();
     if now < loaded.expires_at {
         // Still valid: use a result that is already there, else serve now.
-        if let Some(Refreshed::Ok(next)) = flight.as_ref().and_then(|f| f.peek()) {
-            return Some(adopt(session, next).await);
+        if let Some(Refreshed::Ok(next, saved)) = flight.as_ref().and_then(|f| f.peek()) {
+            return Some(adopt(session, next, *saved).await);
         }
         return Some(loaded.user.clone());
     }
@@ -293,7 +293,7 @@ async fn due(
         None => None,
     };
     match outcome {
-        Some(Refreshed::Ok(next)) => Some(adopt(session, &next).await),
+        Some(Refreshed::Ok(next, saved)) => Some(adopt(session, &next, saved).await),
         Some(Refreshed::Invalid) => {
             // The refresh signed the session out (after checking for a racing winner); this
             // request's copy of the record must not bring it back.
@@ -320,13 +320,18 @@ async fn due(
 
 /// Takes a finished refresh's session into this request: the refresh saved it to the store at
 /// once; requests that joined it keep it in their own copy of the record too (which they may
-/// save at the end), so they never write the spent tokens back.
-async fn adopt(session: &Session, next: &AuthSession) -> AuthUser {
+/// save at the end), so they never write the spent tokens back. When the store did not take it
+/// (`saved` false: it failed just then, and the refresh keeps trying), the copy is left alone,
+/// so this request does not end in a failing save of its own.
+async fn adopt(session: &Session, next: &AuthSession, saved: bool) -> AuthUser {
     let stored = session::load(session).await.ok().flatten();
     let current = stored
         .as_ref()
         .is_some_and(|s| s.refresh_token.ct_eq(&next.refresh_token));
-    if !current && let Err(err) = session::store(session, next).await {
+    if saved
+        && !current
+        && let Err(err) = session::store(session, next).await
+    {
         tracing::warn!(error = %err, "could not store the refreshed session");
     }
     AuthUser::from_session(next.clone())

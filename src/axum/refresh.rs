@@ -48,8 +48,9 @@ const CAPACITY: usize = 100_000;
 /// The result of a refresh.
 #[derive(Clone, Debug)]
 pub(crate) enum Refreshed {
-    /// New tokens, verified and stored.
-    Ok(Box<AuthSession>),
+    /// New tokens, verified; `true` when they are in the store already (else they are being
+    /// saved in the background until the store takes them).
+    Ok(Box<AuthSession>, bool),
     /// WorkOS refused the refresh token (used, revoked, session ended): signed out.
     Invalid,
     /// WorkOS could not be reached or failed, or its tokens could not be verified yet: the
@@ -110,7 +111,7 @@ pub(crate) fn begin(authkit: &AuthKit, current: &AuthSession, session: &Session)
         Some(entry) => match entry.flight.peek() {
             // In flight, or succeeded recently: join it.
             None => return Some(entry.flight.clone()),
-            Some(Refreshed::Ok(_)) if entry.started.elapsed() < REMEMBER => {
+            Some(Refreshed::Ok(..)) if entry.started.elapsed() < REMEMBER => {
                 return Some(entry.flight.clone());
             }
             Some(Refreshed::Transient { retry_at }) if now < *retry_at => {
@@ -155,7 +156,7 @@ pub(crate) fn begin(authkit: &AuthKit, current: &AuthSession, session: &Session)
     let cleanup = flight.clone();
     let authkit = authkit.clone();
     tokio::spawn(async move {
-        if let Refreshed::Ok(_) = cleanup.await
+        if let Refreshed::Ok(..) = cleanup.await
             && let Some(entry) = authkit.inner.refresher.lock().get_mut(&key)
             && entry.id == id
         {
@@ -184,22 +185,68 @@ const RACE_WAITS: [Duration; 4] = [
     Duration::from_millis(300),
 ];
 
+/// What the store says after WorkOS refused a session's refresh token.
+pub(crate) enum Race {
+    /// Another request, tab or machine spent the token first and stored this session.
+    Lost(Box<AuthSession>),
+    /// The store holds the refused token still: the session really ended.
+    Ended,
+    /// The store could not be read: nobody can tell yet.
+    Unknown,
+}
+
 /// After WorkOS refused `current`'s refresh token: the session another request, tab or machine
 /// stored after spending that token first (refresh tokens are single use), if one appears in
-/// the store within about half a second. `None` means the session really ended.
-pub(crate) async fn won_elsewhere(session: &Session, current: &AuthSession) -> Option<AuthSession> {
+/// the store within about half a second.
+pub(crate) async fn race(session: &Session, current: &AuthSession) -> Race {
+    let mut read = false;
     for wait in RACE_WAITS {
         tokio::time::sleep(wait).await;
         if session.load().await.is_err() {
             continue;
         }
-        if let Ok(Some(stored)) = session::load(session).await
-            && !stored.refresh_token.ct_eq(&current.refresh_token)
-        {
-            return Some(stored);
+        match session::load(session).await {
+            Ok(Some(stored)) if !stored.refresh_token.ct_eq(&current.refresh_token) => {
+                return Race::Lost(Box::new(stored));
+            }
+            Ok(_) => read = true,
+            Err(_) => {}
         }
     }
-    None
+    if read { Race::Ended } else { Race::Unknown }
+}
+
+/// [`race`], as the winner's session if there is one.
+pub(crate) async fn won_elsewhere(session: &Session, current: &AuthSession) -> Option<AuthSession> {
+    match race(session, current).await {
+        Race::Lost(stored) => Some(*stored),
+        Race::Ended | Race::Unknown => None,
+    }
+}
+
+/// Saves refreshed tokens the store did not take (it failed just then): they are the only
+/// valid ones (the old refresh token is spent), so keep trying, with back-off, for a while.
+/// Meanwhile this instance serves them from the finished refresh it remembers.
+fn save_later(authkit: &AuthKit, session: Session, next: AuthSession) {
+    let stats = authkit.inner.stats.clone();
+    tokio::spawn(async move {
+        let mut pause = Duration::from_millis(100);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            tokio::time::sleep(pause).await;
+            match save_now(&session, &next).await {
+                Ok(()) => {
+                    tracing::info!(user = %next.user.id, session = %crate::session::id_hash(session.id()), "stored the refreshed session after the store recovered");
+                    return;
+                }
+                Err(_) => {
+                    stats.store_error();
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        tracing::error!(user = %next.user.id, session = %crate::session::id_hash(session.id()), "gave up storing a refreshed session: the store was down for two minutes");
+    });
 }
 
 /// Why an exchange of the refresh token failed.
@@ -316,13 +363,18 @@ async fn run(authkit: AuthKit, current: AuthSession, session: Session, failures:
         {
             Ok(claims) => {
                 if let Some(next) = current.verified(claims) {
-                    if let Err(err) = save_now(&session, &next).await {
-                        inner.stats.store_error();
-                        tracing::warn!(%user, session = %session_hash, error = %err, "could not store the verified session");
-                    }
+                    let saved = match save_now(&session, &next).await {
+                        Ok(()) => true,
+                        Err(err) => {
+                            inner.stats.store_error();
+                            tracing::warn!(%user, session = %session_hash, error = %err, "could not store the verified session; retrying in the background");
+                            save_later(&authkit, session.clone(), next.clone());
+                            false
+                        }
+                    };
                     inner.stats.refresh(RefreshOutcome::Ok);
                     tracing::info!(%user, session = %session_hash, "verified the tokens kept during a JWKS outage");
-                    return Refreshed::Ok(Box::new(next));
+                    return Refreshed::Ok(Box::new(next), saved);
                 }
             }
             Err(TokenError::Expired) => {}
@@ -336,16 +388,20 @@ async fn run(authkit: AuthKit, current: AuthSession, session: Session, failures:
     }
     match exchange(&authkit, &current, None).await {
         Ok(exchanged) => {
-            if let Err(err) = save_now(&session, exchanged.session()).await {
-                // The request that started this saves the record too when it ends; requests
-                // that join this flight store it in theirs.
-                inner.stats.store_error();
-                tracing::warn!(%user, session = %session_hash, error = %err, "could not store the refreshed session");
-            }
+            let saved = match save_now(&session, exchanged.session()).await {
+                Ok(()) => true,
+                Err(err) => {
+                    // The old refresh token is spent: these are the session's only tokens.
+                    inner.stats.store_error();
+                    tracing::warn!(%user, session = %session_hash, error = %err, "could not store the refreshed session; retrying in the background");
+                    save_later(&authkit, session.clone(), exchanged.session().clone());
+                    false
+                }
+            };
             match exchanged {
                 Exchanged::Verified(next) => {
                     inner.stats.refresh(RefreshOutcome::Ok);
-                    Refreshed::Ok(Box::new(next))
+                    Refreshed::Ok(Box::new(next), saved)
                 }
                 Exchanged::Unverified { why, .. } => {
                     inner.stats.refresh(RefreshOutcome::Transient);
@@ -367,10 +423,22 @@ async fn run(authkit: AuthKit, current: AuthSession, session: Session, failures:
         Err(ExchangeError::Api(err)) => {
             // Another request, tab or machine may have refreshed first (refresh tokens are
             // single use): its tokens, once saved, are this session's now.
-            if let Some(stored) = won_elsewhere(&session, &current).await {
-                inner.stats.refresh(RefreshOutcome::RaceRecovered);
-                tracing::debug!(%user, session = %session_hash, "lost a refresh race; using the winner's tokens");
-                return Refreshed::Ok(Box::new(stored));
+            match race(&session, &current).await {
+                Race::Lost(stored) => {
+                    inner.stats.refresh(RefreshOutcome::RaceRecovered);
+                    tracing::debug!(%user, session = %session_hash, "lost a refresh race; using the winner's tokens");
+                    return Refreshed::Ok(stored, true);
+                }
+                Race::Unknown => {
+                    // The store is down: the winner may not have been able to save yet. Never
+                    // sign out on a guess; look again later.
+                    inner.stats.refresh(RefreshOutcome::Transient);
+                    tracing::warn!(%user, session = %session_hash, "the refresh token was refused and the store cannot be read to look for a racing winner; trying again later");
+                    return Refreshed::Transient {
+                        retry_at: inner.clock.now() + backoff(failures + 1, None),
+                    };
+                }
+                Race::Ended => {}
             }
             inner.stats.refresh(RefreshOutcome::Refused);
             inner.stats.sign_out(SignOut::Refused);

@@ -11,6 +11,7 @@ mod callback_security;
 mod config;
 mod email_verification;
 mod emulator_setup;
+mod faults;
 mod hosted_page;
 mod invitations;
 mod magic_auth;

@@ -268,7 +268,7 @@ async fn from_session(
 ///
 /// - While its access token is valid the request is served at once and the refresh runs in
 ///   the background.
-/// - Once it has expired, the request waits for the refresh up to
+/// - Once it has expired, the request waits for the refresh until it has run for
 ///   [`refresh_wait`](super::AuthKitBuilder::refresh_wait), then is served from the expired
 ///   (verified) tokens within the [`stale_grace`](super::AuthKitBuilder::stale_grace), else as
 ///   anonymous; the session is kept either way (only WorkOS refusing the refresh token signs
@@ -283,13 +283,22 @@ async fn due(
     let now = inner.clock.now();
     if now < loaded.expires_at {
         // Still valid: use a result that is already there, else serve now.
-        if let Some(Refreshed::Ok(next, saved)) = flight.as_ref().and_then(|f| f.peek()) {
+        if let Some(Refreshed::Ok(next, saved)) = flight.as_ref().and_then(|(f, _)| f.peek()) {
             return Some(adopt(session, next, *saved).await);
         }
         return Some(loaded.user.clone());
     }
+    // Wait for the refresh, but never past the bound counted from when it started: once a
+    // refresh has taken longer than that (WorkOS slow, or retrying), later requests are served
+    // stale at once instead of each waiting again.
     let outcome = match flight {
-        Some(flight) => tokio::time::timeout(inner.refresh_wait, flight).await.ok(),
+        Some((flight, started)) => match flight.peek() {
+            Some(done) => Some(done.clone()),
+            None => {
+                let left = inner.refresh_wait.saturating_sub(started.elapsed());
+                tokio::time::timeout(left, flight).await.ok()
+            }
+        },
         None => None,
     };
     match outcome {

@@ -98,8 +98,12 @@ fn digest(current: &AuthSession) -> [u8; 32] {
 /// The refresh of `current` (started now, joined if one is in flight or just finished), or
 /// `None` while the session backs off after a failure. It runs as its own task and stores what
 /// it gets in `session` (the session of the request that started it) at once; await the
-/// returned flight for as long as the caller can afford.
-pub(crate) fn begin(authkit: &AuthKit, current: &AuthSession, session: &Session) -> Option<Flight> {
+/// returned flight (which started at the returned instant) for as long as the caller can afford.
+pub(crate) fn begin(
+    authkit: &AuthKit,
+    current: &AuthSession,
+    session: &Session,
+) -> Option<(Flight, Instant)> {
     let key = digest(current);
     let refresher = &authkit.inner.refresher;
     let now = authkit.inner.clock.now();
@@ -110,9 +114,9 @@ pub(crate) fn begin(authkit: &AuthKit, current: &AuthSession, session: &Session)
     let failures = match entries.get(&key) {
         Some(entry) => match entry.flight.peek() {
             // In flight, or succeeded recently: join it.
-            None => return Some(entry.flight.clone()),
+            None => return Some((entry.flight.clone(), entry.started)),
             Some(Refreshed::Ok(..)) if entry.started.elapsed() < REMEMBER => {
-                return Some(entry.flight.clone());
+                return Some((entry.flight.clone(), entry.started));
             }
             Some(Refreshed::Transient { retry_at }) if now < *retry_at => {
                 authkit.inner.stats.refresh_deferred();
@@ -125,6 +129,7 @@ pub(crate) fn begin(authkit: &AuthKit, current: &AuthSession, session: &Session)
         None => 0,
     };
     let id = refresher.next_id.fetch_add(1, Ordering::Relaxed);
+    let started = Instant::now();
     let task = tokio::spawn(run(
         authkit.clone(),
         current.clone(),
@@ -145,7 +150,7 @@ pub(crate) fn begin(authkit: &AuthKit, current: &AuthSession, session: &Session)
     entries.insert(
         key,
         Entry {
-            started: Instant::now(),
+            started,
             id,
             flight: flight.clone(),
             failures: failures + 1,
@@ -163,7 +168,7 @@ pub(crate) fn begin(authkit: &AuthKit, current: &AuthSession, session: &Session)
             entry.failures = 0;
         }
     });
-    Some(flight)
+    Some((flight, started))
 }
 
 /// How long a session backs off after its `failures`-th failure in a row (1-based), or longer

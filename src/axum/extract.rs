@@ -72,6 +72,24 @@ pub struct AuthUser {
     pub source: AuthSource,
 }
 
+/// An `AuthUser` reads as the [`User`] it holds: `user.email`, `user.id`,
+/// `user.display_name()`.
+///
+/// ```
+/// use authkit_axum::AuthUser;
+///
+/// async fn hello(user: AuthUser) -> String {
+///     format!("Hello, {} ({})", user.display_name(), user.email)
+/// }
+/// ```
+impl std::ops::Deref for AuthUser {
+    type Target = User;
+
+    fn deref(&self) -> &User {
+        &self.user
+    }
+}
+
 impl AuthUser {
     /// The WorkOS session id (`sid`), if the token has one.
     pub fn session_id(&self) -> Option<&str> {

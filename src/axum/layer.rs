@@ -172,8 +172,12 @@ where
             }
             let mut response = inner.call(request).await?;
             if signed_in {
+                // A signed-in page must not be cached for others; a handler that chose its own
+                // caching (e.g. `private, max-age=60`) keeps it.
                 let headers = response.headers_mut();
-                headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+                if !headers.contains_key(CACHE_CONTROL) {
+                    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+                }
                 headers.append(VARY, HeaderValue::from_static("Cookie, Authorization"));
             }
             Ok(response)

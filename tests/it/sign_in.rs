@@ -203,3 +203,40 @@ async fn signs_in_through_the_hosted_page_with_form_posts() {
         .assert_text("hello grace@example.com");
     support::assert_contract(&app.emulator);
 }
+
+#[tokio::test]
+async fn a_handler_that_sets_its_own_cache_control_keeps_it() {
+    use axum::routing::get;
+    async fn cached(user: authkit_axum::AuthUser) -> impl axum::response::IntoResponse {
+        // `AuthUser` reads as its user.
+        (
+            [("cache-control", "private, max-age=60")],
+            format!("{} <{}>", user.display_name(), user.email),
+        )
+    }
+    let (app, _store) = TestApp::start_with_store(
+        support::app::emulator_builder(),
+        |b| b,
+        axum::Router::new().route("/cached", get(cached)),
+    )
+    .await;
+    app.user("ada@example.com").await;
+    app.sign_in("ada@example.com")
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let page = app.server.get("/cached").await;
+    page.assert_status_ok();
+    assert!(
+        page.text().ends_with("<ada@example.com>"),
+        "{}",
+        page.text()
+    );
+    assert_eq!(page.headers()["cache-control"], "private, max-age=60");
+    // The layer still says the answer depends on the cookie.
+    assert!(
+        page.headers()
+            .get_all("vary")
+            .iter()
+            .any(|v| v.to_str().unwrap().contains("Cookie"))
+    );
+}

@@ -107,9 +107,10 @@ pub(crate) struct StepUp {
     pub user_id: Option<String>,
     /// For MFA: the challenge to answer (created when the page is shown).
     pub authentication_challenge_id: Option<String>,
-    /// For MFA enrollment: the factor's otpauth URI and QR code to show once.
-    pub totp_uri: Option<SecretString>,
-    pub totp_qr_code: Option<String>,
+    /// For MFA enrollment: a factor was enrolled and its key shown, once, on the page load
+    /// that enrolled it. The key itself (otpauth URI, QR code) is never stored.
+    #[serde(default)]
+    pub enrolled: bool,
     /// For organization selection: `(id, name)` choices.
     pub organizations: Vec<(String, String)>,
     /// For MFA: the factor id to challenge.

@@ -54,8 +54,7 @@ pub(crate) async fn begin(
         email: None,
         user_id: None,
         authentication_challenge_id: None,
-        totp_uri: None,
-        totp_qr_code: None,
+        enrolled: false,
         organizations: Vec::new(),
         factor_id: None,
         created_at: now(),
@@ -100,6 +99,15 @@ pub(crate) async fn begin(
         }
         other => return Err(CallbackError::Exchange(other)),
     };
+    // The sign-in continues under a new session id, sent only to the browser that made this
+    // request: a session id planted in the victim's browser by an attacker (session fixation)
+    // names a deleted record from here on, so the attacker can neither see nor finish the
+    // step-up. (Reached from the callback, and from a step-up page when one step-up leads to
+    // another.)
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| CallbackError::Session(e.to_string()))?;
     session
         .insert(STEP_UP_KEY, &step)
         .await
@@ -287,15 +295,47 @@ async fn verify_email(
     .await
 }
 
-fn mfa_screen(authkit: &AuthKit, step: &StepUp, error: Option<&str>) -> Response {
-    let extra = match (&step.totp_qr_code, &step.totp_uri) {
-        (Some(qr), Some(uri)) => format!(
-            "<p>Scan this code with your authenticator app, or add the key by hand:</p>\
-<img alt=\"QR code for your authenticator app\" src=\"{}\"><p><code>{}</code></p>",
-            esc(qr),
-            esc(uri.expose_secret())
+/// The key of a factor enrolled by this page load, shown this once.
+struct NewKey {
+    uri: Option<crate::SecretString>,
+    qr_code: Option<String>,
+}
+
+fn mfa_screen(
+    authkit: &AuthKit,
+    step: &StepUp,
+    error: Option<&str>,
+    new_key: Option<&NewKey>,
+) -> Response {
+    let extra = match new_key {
+        Some(key) => {
+            let qr = key
+                .qr_code
+                .as_deref()
+                .map(|qr| {
+                    format!(
+                        "<img alt=\"QR code for your authenticator app\" src=\"{}\">",
+                        esc(qr)
+                    )
+                })
+                .unwrap_or_default();
+            let uri = key
+                .uri
+                .as_ref()
+                .map(|uri| format!("<p><code>{}</code></p>", esc(uri.expose_secret())))
+                .unwrap_or_default();
+            format!(
+                "<p>Scan this code with your authenticator app, or add the key by hand. \
+It is shown only this once: save it now.</p>{qr}{uri}"
+            )
+        }
+        None if step.enrolled => format!(
+            "<p>The key for your authenticator app was shown once, when this page first \
+opened, and is not shown again. If you did not save it, \
+<a href=\"{}\">start signing in again</a>.</p>",
+            esc(&authkit.sign_in_path())
         ),
-        _ => String::new(),
+        None => String::new(),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -319,6 +359,7 @@ async fn mfa_page(State(authkit): State<AuthKit>, session: Session) -> Response 
     let Some(mut step) = current(&session, StepUpKind::Mfa).await else {
         return expired(&authkit);
     };
+    let mut new_key = None;
     if step.authentication_challenge_id.is_none() {
         let um = authkit.client().user_management();
         let challenge = match (&step.factor_id, &step.user_id) {
@@ -332,9 +373,14 @@ async fn mfa_page(State(authkit): State<AuthKit>, session: Session) -> Response 
         match challenge {
             Ok((challenge, totp)) => {
                 step.authentication_challenge_id = Some(challenge.id);
+                // The new factor's key is shown on this response only: it is never stored, so
+                // no later page load (and no one else) can show it again.
                 if let Some(totp) = totp {
-                    step.totp_uri = totp.uri;
-                    step.totp_qr_code = totp.qr_code;
+                    step.enrolled = true;
+                    new_key = Some(NewKey {
+                        uri: totp.uri,
+                        qr_code: totp.qr_code,
+                    });
                 }
                 if let Err(err) = session.insert(STEP_UP_KEY, &step).await {
                     return callback_error(&authkit, CallbackError::Session(err.to_string()));
@@ -343,7 +389,7 @@ async fn mfa_page(State(authkit): State<AuthKit>, session: Session) -> Response 
             Err(err) => return callback_error(&authkit, CallbackError::Exchange(err)),
         }
     }
-    mfa_screen(&authkit, &step, None)
+    mfa_screen(&authkit, &step, None, new_key.as_ref())
 }
 
 async fn mfa(
@@ -373,7 +419,7 @@ async fn mfa(
         .await;
     let kit = authkit.clone();
     settle(&authkit, &session, step, result, move |step, msg| {
-        mfa_screen(&kit, step, Some(msg))
+        mfa_screen(&kit, step, Some(msg), None)
     })
     .await
 }

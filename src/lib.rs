@@ -51,6 +51,8 @@ mod macros;
 mod axum;
 mod client;
 mod secret;
+#[cfg(feature = "axum")]
+mod session;
 pub mod user_management;
 
 #[cfg(any(feature = "axum", feature = "testing"))]

@@ -77,6 +77,11 @@ pub(crate) struct Inner {
     pub refresher: Refresher,
     pub users: super::UserCache,
     pub sessions: super::session::SessionCache,
+    /// The app's session store, when the session layer came from
+    /// [`AuthKit::session_layer`] or [`AuthKit::layer`] (step-up attempt slots live there).
+    pub session_store: std::sync::OnceLock<Arc<dyn tower_sessions::SessionStore>>,
+    /// Step-up attempt limits.
+    pub attempts: crate::session::attempts::AttemptLimiter,
 }
 
 impl fmt::Debug for AuthKit {
@@ -347,6 +352,8 @@ impl AuthKitBuilder {
                 refresher: Refresher::default(),
                 users: super::UserCache::default(),
                 sessions: super::session::SessionCache::new(self.refresh_margin),
+                session_store: std::sync::OnceLock::new(),
+                attempts: Default::default(),
             }),
         })
     }

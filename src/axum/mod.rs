@@ -57,10 +57,24 @@ impl AuthKit {
     /// `SameSite=Lax` (so the session survives the redirect back from WorkOS), `Secure` unless
     /// the app runs on `http://localhost`, expiring after 7 days of inactivity. Works with any
     /// store: `MemoryStore` for one process, Redis (feature `redis`) for several.
+    ///
+    /// It also gives this `AuthKit` a handle to `store`, where the step-up pages keep their
+    /// attempt slots, so the limit of 5 wrong codes holds across every instance sharing the
+    /// store. An app that builds its own `SessionManagerLayer` instead gets a limit counted per
+    /// process (and a warning in the log). Use one store per `AuthKit`: the first store given
+    /// to `session_layer` or [`layer`](Self::layer) is the one kept.
     pub fn session_layer<Store: SessionStore + Clone>(
         &self,
         store: Store,
     ) -> SessionManagerLayer<Store> {
+        if self
+            .inner
+            .session_store
+            .set(std::sync::Arc::new(store.clone()))
+            .is_err()
+        {
+            tracing::debug!("AuthKit already has a session store handle; keeping the first");
+        }
         SessionManagerLayer::new(store)
             .with_name(SESSION_COOKIE)
             .with_http_only(true)

@@ -285,7 +285,7 @@ async fn save_pending(
     Ok(())
 }
 
-fn store_failed(authkit: &AuthKit, err: &str) -> Response {
+pub(crate) fn store_failed(authkit: &AuthKit, err: &str) -> Response {
     tracing::error!(error = %err, "the session store failed");
     pages::error(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -117,8 +117,9 @@ pub(crate) struct StepUp {
     pub factor_id: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
-    /// Wrong codes so far.
-    pub attempts: u32,
+    /// The secret that names this step-up's attempt slots in the session store (a step-up
+    /// stored without one, by an earlier version, does not parse and must start again).
+    pub nonce: crate::session::attempts::Nonce,
 }
 
 /// What a [`StepUp`] waits for.

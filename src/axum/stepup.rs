@@ -16,15 +16,14 @@ use super::pages::{self, esc};
 use super::router::{CallbackError, callback_error, finish_sign_in, same_origin};
 use super::session::{STEP_UP_KEY, StepUp, StepUpKind};
 use crate::Error;
+use crate::session::attempts::{Attempt, Claim, Nonce};
 use crate::user_management::{
     AuthenticateWithEmailVerification, AuthenticateWithSelectedOrganization, AuthenticateWithTotp,
     EnrollAuthFactor,
 };
 
 /// How long a step-up may take (WorkOS's pending tokens last 10 minutes).
-const STEP_UP_TTL: i64 = 600;
-/// Wrong codes allowed before the sign-in must start again.
-const MAX_ATTEMPTS: u32 = 5;
+pub(crate) const STEP_UP_TTL: i64 = 600;
 
 pub(crate) fn routes(prefix: &str) -> Router<AuthKit> {
     Router::new()
@@ -58,7 +57,7 @@ pub(crate) async fn begin(
         organizations: Vec::new(),
         factor_id: None,
         created_at: now(),
-        attempts: 0,
+        nonce: Nonce::random(),
     };
     let path = match err {
         Error::EmailVerificationRequired(e) => {
@@ -148,14 +147,55 @@ struct CodeForm {
     code: String,
 }
 
-/// What to do with an authenticate result on a step-up page.
+/// Claims one of the step-up's attempts before its code is checked at WorkOS (see
+/// [`crate::session::attempts`]): `Err` is the page to answer instead, with no WorkOS call.
+async fn claim_attempt(
+    authkit: &AuthKit,
+    session: &Session,
+    step: &StepUp,
+) -> Result<Attempt, Response> {
+    let store = authkit.inner.session_store.get().map(|s| s.as_ref());
+    let expires_at = time::OffsetDateTime::from_unix_timestamp(step.created_at + STEP_UP_TTL)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    match authkit
+        .inner
+        .attempts
+        .claim(store, &step.nonce, expires_at)
+        .await
+    {
+        Ok(Claim::Granted(attempt)) => Ok(attempt),
+        Ok(Claim::Exhausted) => {
+            tracing::info!("a step-up has no attempts left; the sign-in must start again");
+            Err(too_many_attempts(authkit, session).await)
+        }
+        Err(err) => Err(super::router::store_failed(authkit, &err.to_string())),
+    }
+}
+
+async fn too_many_attempts(authkit: &AuthKit, session: &Session) -> Response {
+    end(
+        authkit,
+        session,
+        "Too many attempts",
+        "Too many wrong codes were entered. Start signing in again.",
+    )
+    .await
+}
+
+/// What to do with an authenticate result on a step-up page. `attempt` is the claimed try of
+/// a code (none for an organization choice).
 async fn settle(
     authkit: &AuthKit,
     session: &Session,
-    mut step: StepUp,
+    step: StepUp,
+    attempt: Option<Attempt>,
     result: Result<crate::user_management::AuthenticateResponse, Error>,
     retry: impl FnOnce(&StepUp, &str) -> Response,
 ) -> Response {
+    let last = attempt.as_ref().is_some_and(Attempt::is_last);
+    if let Some(attempt) = &attempt {
+        tracing::debug!(attempt = attempt.number(), "a step-up code was checked");
+    }
     let outcome = match result {
         Ok(auth) => finish_sign_in(authkit, session, auth, step.return_to.clone()).await,
         Err(err) if err.is_step_up() => begin(authkit, session, err, step.return_to.clone()).await,
@@ -173,9 +213,8 @@ async fn settle(
             )
             .await;
         }
-        Err(err) if is_wrong_code(&err) && step.attempts + 1 < MAX_ATTEMPTS => {
-            step.attempts += 1;
-            let _ = session.insert(STEP_UP_KEY, &step).await;
+        Err(err) if is_wrong_code(&err) && !last => {
+            // The try is counted by its claimed slot; the session is not written.
             return retry(&step, "That code is not right. Check it and try again.");
         }
         Err(err) if err.is_transient() => {
@@ -190,13 +229,7 @@ async fn settle(
         }
         Err(err) if is_wrong_code(&err) => {
             tracing::info!("too many wrong step-up codes; the sign-in must start again");
-            return end(
-                authkit,
-                session,
-                "Too many attempts",
-                "Too many wrong codes were entered. Start signing in again.",
-            )
-            .await;
+            return too_many_attempts(authkit, session).await;
         }
         Err(err) => {
             let _ = session.remove_value(STEP_UP_KEY).await;
@@ -279,6 +312,10 @@ async fn verify_email(
     let Some(step) = current(&session, StepUpKind::EmailVerification).await else {
         return expired(&authkit);
     };
+    let attempt = match claim_attempt(&authkit, &session, &step).await {
+        Ok(attempt) => attempt,
+        Err(page) => return page,
+    };
     let params = AuthenticateWithEmailVerification::new(
         form.code.trim().to_owned(),
         step.pending_authentication_token.clone(),
@@ -289,9 +326,14 @@ async fn verify_email(
         .authenticate_with_email_verification(params)
         .await;
     let kit = authkit.clone();
-    settle(&authkit, &session, step, result, move |step, msg| {
-        verify_email_screen(&kit, step, Some(msg))
-    })
+    settle(
+        &authkit,
+        &session,
+        step,
+        Some(attempt),
+        result,
+        move |step, msg| verify_email_screen(&kit, step, Some(msg)),
+    )
     .await
 }
 
@@ -407,6 +449,10 @@ async fn mfa(
     let Some(challenge) = step.authentication_challenge_id.clone() else {
         return Redirect::to(&format!("{}/mfa", authkit.prefix())).into_response();
     };
+    let attempt = match claim_attempt(&authkit, &session, &step).await {
+        Ok(attempt) => attempt,
+        Err(page) => return page,
+    };
     let params = AuthenticateWithTotp::new(
         form.code.trim().to_owned(),
         step.pending_authentication_token.clone(),
@@ -418,9 +464,14 @@ async fn mfa(
         .authenticate_with_totp(params)
         .await;
     let kit = authkit.clone();
-    settle(&authkit, &session, step, result, move |step, msg| {
-        mfa_screen(&kit, step, Some(msg), None)
-    })
+    settle(
+        &authkit,
+        &session,
+        step,
+        Some(attempt),
+        result,
+        move |step, msg| mfa_screen(&kit, step, Some(msg), None),
+    )
     .await
 }
 
@@ -499,7 +550,7 @@ async fn select_organization(
         .authenticate_with_selected_organization(params)
         .await;
     let kit = authkit.clone();
-    settle(&authkit, &session, step, result, move |step, msg| {
+    settle(&authkit, &session, step, None, result, move |step, msg| {
         organization_screen(&kit, step, Some(msg))
     })
     .await

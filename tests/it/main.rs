@@ -25,6 +25,7 @@ mod retries;
 mod sessions;
 mod sign_in;
 mod step_up;
+mod step_up_attempts;
 mod step_up_fixation;
 mod test_helpers;
 mod tokens;

@@ -4,6 +4,8 @@
 #[cfg(feature = "axum")]
 pub mod app;
 pub mod spec;
+#[cfg(feature = "axum")]
+pub mod step_up_limit;
 
 use authkit_axum::{Client, ClientBuilder};
 use authkit_emulator::Emulator;

@@ -6,6 +6,7 @@ pub(crate) mod claims;
 pub(crate) mod config;
 pub(crate) mod extract;
 pub(crate) mod layer;
+pub(crate) mod lifetime;
 pub(crate) mod pages;
 pub(crate) mod refresh;
 pub(crate) mod return_to;
@@ -56,7 +57,12 @@ impl AuthKit {
     /// A tower-sessions layer set up for sign-in: cookie `authkit_session`, `HttpOnly`,
     /// `SameSite=Lax` (so the session survives the redirect back from WorkOS), `Secure` unless
     /// the app runs on `http://localhost`, expiring after 7 days of inactivity. Works with any
-    /// store: `MemoryStore` for one process, Redis (feature `redis`) for several.
+    /// store: [`stores::MemoryStore`](crate::stores::MemoryStore) for one process (spawn its
+    /// expired-record deletion), Redis (feature `redis`) for several.
+    ///
+    /// A record that holds only sign-ins in progress (made by a cookie-less
+    /// `GET /auth/login`, say) expires with them, in at most ten minutes; it gets this layer's
+    /// 7 days at sign-in.
     ///
     /// It also gives this `AuthKit` a handle to `store`, where the step-up pages keep their
     /// attempt slots, so the limit of 5 wrong codes holds across every instance sharing the
@@ -90,7 +96,7 @@ impl AuthKit {
     /// share off each request's cost (see `benches/auth_layer.rs`).
     ///
     /// ```
-    /// use authkit_axum::tower_sessions::MemoryStore;
+    /// use authkit_axum::stores::MemoryStore;
     /// use authkit_axum::{AuthKit, AuthUser, Client};
     /// use axum::{Router, routing::get};
     ///

@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use super::config::AuthKit;
 use super::layer::now;
 use super::pages::{self, esc};
-use super::router::{CallbackError, callback_error, finish_sign_in, same_origin};
+use super::router::{CallbackError, callback_error, finish_sign_in, same_origin, sign_in_route};
 use super::session::{STEP_UP_KEY, StepUp, StepUpKind};
 use crate::Error;
 use crate::session::attempts::{Attempt, Claim, Nonce};
@@ -309,10 +309,19 @@ async fn verify_email(
     if !same_origin(&authkit, &headers) {
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
-    let Some(step) = current(&session, StepUpKind::EmailVerification).await else {
-        return expired(&authkit);
+    sign_in_route(
+        &authkit,
+        &session,
+        check_email_code(&authkit, &session, form),
+    )
+    .await
+}
+
+async fn check_email_code(authkit: &AuthKit, session: &Session, form: CodeForm) -> Response {
+    let Some(step) = current(session, StepUpKind::EmailVerification).await else {
+        return expired(authkit);
     };
-    let attempt = match claim_attempt(&authkit, &session, &step).await {
+    let attempt = match claim_attempt(authkit, session, &step).await {
         Ok(attempt) => attempt,
         Err(page) => return page,
     };
@@ -327,8 +336,8 @@ async fn verify_email(
         .await;
     let kit = authkit.clone();
     settle(
-        &authkit,
-        &session,
+        authkit,
+        session,
         step,
         Some(attempt),
         result,
@@ -398,8 +407,14 @@ opened, and is not shown again. If you did not save it, \
 }
 
 async fn mfa_page(State(authkit): State<AuthKit>, session: Session) -> Response {
-    let Some(mut step) = current(&session, StepUpKind::Mfa).await else {
-        return expired(&authkit);
+    sign_in_route(&authkit, &session, show_mfa(&authkit, &session)).await
+}
+
+/// The MFA page: challenges the factor (enrolling one first if needed) when the page is first
+/// shown.
+async fn show_mfa(authkit: &AuthKit, session: &Session) -> Response {
+    let Some(mut step) = current(session, StepUpKind::Mfa).await else {
+        return expired(authkit);
     };
     let mut new_key = None;
     if step.authentication_challenge_id.is_none() {
@@ -410,7 +425,7 @@ async fn mfa_page(State(authkit): State<AuthKit>, session: Session) -> Response 
                 .enroll_auth_factor(user, EnrollAuthFactor::totp())
                 .await
                 .map(|e| (e.authentication_challenge, e.authentication_factor.totp)),
-            (None, None) => return expired(&authkit),
+            (None, None) => return expired(authkit),
         };
         match challenge {
             Ok((challenge, totp)) => {
@@ -425,13 +440,13 @@ async fn mfa_page(State(authkit): State<AuthKit>, session: Session) -> Response 
                     });
                 }
                 if let Err(err) = session.insert(STEP_UP_KEY, &step).await {
-                    return callback_error(&authkit, CallbackError::Session(err.to_string()));
+                    return callback_error(authkit, CallbackError::Session(err.to_string()));
                 }
             }
-            Err(err) => return callback_error(&authkit, CallbackError::Exchange(err)),
+            Err(err) => return callback_error(authkit, CallbackError::Exchange(err)),
         }
     }
-    mfa_screen(&authkit, &step, None, new_key.as_ref())
+    mfa_screen(authkit, &step, None, new_key.as_ref())
 }
 
 async fn mfa(
@@ -443,13 +458,22 @@ async fn mfa(
     if !same_origin(&authkit, &headers) {
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
-    let Some(step) = current(&session, StepUpKind::Mfa).await else {
-        return expired(&authkit);
+    sign_in_route(
+        &authkit,
+        &session,
+        check_totp_code(&authkit, &session, form),
+    )
+    .await
+}
+
+async fn check_totp_code(authkit: &AuthKit, session: &Session, form: CodeForm) -> Response {
+    let Some(step) = current(session, StepUpKind::Mfa).await else {
+        return expired(authkit);
     };
     let Some(challenge) = step.authentication_challenge_id.clone() else {
         return Redirect::to(&format!("{}/mfa", authkit.prefix())).into_response();
     };
-    let attempt = match claim_attempt(&authkit, &session, &step).await {
+    let attempt = match claim_attempt(authkit, session, &step).await {
         Ok(attempt) => attempt,
         Err(page) => return page,
     };
@@ -465,8 +489,8 @@ async fn mfa(
         .await;
     let kit = authkit.clone();
     settle(
-        &authkit,
-        &session,
+        authkit,
+        session,
         step,
         Some(attempt),
         result,
@@ -526,8 +550,17 @@ async fn select_organization(
     if !same_origin(&authkit, &headers) {
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
-    let Some(step) = current(&session, StepUpKind::OrganizationSelection).await else {
-        return expired(&authkit);
+    let route = choose_organization(&authkit, &session, form);
+    sign_in_route(&authkit, &session, route).await
+}
+
+async fn choose_organization(
+    authkit: &AuthKit,
+    session: &Session,
+    form: OrganizationForm,
+) -> Response {
+    let Some(step) = current(session, StepUpKind::OrganizationSelection).await else {
+        return expired(authkit);
     };
     if !step
         .organizations
@@ -535,7 +568,7 @@ async fn select_organization(
         .any(|(id, _)| *id == form.organization_id)
     {
         return organization_screen(
-            &authkit,
+            authkit,
             &step,
             Some("Choose one of the organizations listed."),
         );
@@ -550,7 +583,7 @@ async fn select_organization(
         .authenticate_with_selected_organization(params)
         .await;
     let kit = authkit.clone();
-    settle(&authkit, &session, step, None, result, move |step, msg| {
+    settle(authkit, session, step, None, result, move |step, msg| {
         organization_screen(&kit, step, Some(msg))
     })
     .await

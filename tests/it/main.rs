@@ -3,6 +3,7 @@
 
 mod support;
 
+mod anonymous_state;
 mod authenticate;
 mod authorization_url;
 mod bearer_only;

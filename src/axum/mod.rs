@@ -46,17 +46,27 @@ pub use tower_sessions_redis_store;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
-/// The default name of the app's session cookie (not tower-sessions' `id`, which an emulator
-/// on another localhost port would share).
+/// The default name of the app's session cookie on `http://localhost` (not tower-sessions'
+/// `id`, which an emulator on another localhost port would share). See
+/// [`AuthKit::session_cookie_name`].
 pub const SESSION_COOKIE: &str = "authkit_session";
+
+/// The default name of the app's session cookie when cookies are `Secure` (an https callback
+/// URL): the `__Host-` prefix makes browsers refuse it unless it is `Secure`, `Path=/` and
+/// without `Domain`, so a sibling subdomain cannot plant one. See
+/// [`AuthKit::session_cookie_name`].
+pub const SECURE_SESSION_COOKIE: &str = "__Host-authkit_session";
 
 /// How long a session lasts without requests.
 pub(crate) const SESSION_INACTIVITY: time::Duration = time::Duration::days(7);
 
 impl AuthKit {
-    /// A tower-sessions layer set up for sign-in: cookie `authkit_session`, `HttpOnly`,
-    /// `SameSite=Lax` (so the session survives the redirect back from WorkOS), `Secure` unless
-    /// the app runs on `http://localhost`, expiring after 7 days of inactivity. Works with any
+    /// A tower-sessions layer set up for sign-in: cookie
+    /// [`session_cookie_name`](Self::session_cookie_name) (`__Host-authkit_session` on https,
+    /// `authkit_session` on `http://localhost`), `HttpOnly`, `SameSite=Lax` (so the session
+    /// survives the redirect back from WorkOS), `Secure` unless the app runs on
+    /// `http://localhost`, `Path=/` and no `Domain` (a host-only cookie), expiring after 7
+    /// days of inactivity. Works with any
     /// store: [`stores::MemoryStore`](crate::stores::MemoryStore) for one process (spawn its
     /// expired-record deletion), Redis (feature `redis`) for several.
     ///
@@ -82,7 +92,7 @@ impl AuthKit {
             tracing::debug!("AuthKit already has a session store handle; keeping the first");
         }
         SessionManagerLayer::new(store)
-            .with_name(SESSION_COOKIE)
+            .with_name(self.session_cookie_name().to_owned())
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(self.secure_cookies())

@@ -10,6 +10,7 @@ mod bearer_only;
 mod browser;
 mod callback_security;
 mod config;
+mod cookies;
 mod email_verification;
 mod emulator_setup;
 mod hosted_page;

@@ -16,7 +16,8 @@
 use std::error::Error;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use authkit_axum::tower_sessions::MemoryStore;
+use authkit_axum::stores::MemoryStore;
+use authkit_axum::tower_sessions::ExpiredDeletion;
 use authkit_axum::user_management::ListOrganizationMemberships;
 use authkit_axum::{AuthKit, AuthUser, Client};
 use authkit_emulator::{Emulator, EmulatorError, SeedUser};
@@ -85,8 +86,8 @@ pub async fn demo_emulator(port: u16, app_url: &str) -> Result<Emulator, Emulato
         .await
 }
 
-/// The app: pages, the sign-in routes, and the session and auth layers.
-pub fn app(authkit: AuthKit) -> Router {
+/// The app: pages, the sign-in routes, and the session and auth layers over `store`.
+pub fn app(authkit: AuthKit, store: MemoryStore) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/account", get(account))
@@ -94,7 +95,7 @@ pub fn app(authkit: AuthKit) -> Router {
         .merge(authkit.router())
         .with_state(authkit.clone())
         // The session layer and the AuthLayer, as one layer.
-        .layer(authkit.layer(MemoryStore::default()))
+        .layer(authkit.layer(store))
 }
 
 /// Public: sign-in links, or who is signed in.
@@ -323,7 +324,15 @@ async fn run() -> Result<(), Box<dyn Error>> {
     // Open the app on the callback's host: the session cookie belongs to that host.
     let open = authkit.redirect_uri().origin().ascii_serialization();
     tracing::info!("open {open}");
-    axum::serve(listener, app(authkit))
+    // Sessions in memory; every minute, delete the expired ones (sign-ins never finished
+    // expire after ten minutes, sessions after 7 days without a request).
+    let store = MemoryStore::default();
+    tokio::spawn(
+        store
+            .clone()
+            .continuously_delete_expired(std::time::Duration::from_secs(60)),
+    );
+    axum::serve(listener, app(authkit, store))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

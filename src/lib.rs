@@ -53,6 +53,8 @@ mod client;
 mod secret;
 #[cfg(feature = "axum")]
 pub mod session;
+#[cfg(feature = "axum")]
+pub mod stores;
 pub mod user_management;
 
 #[cfg(any(feature = "axum", feature = "testing"))]

@@ -48,7 +48,7 @@
 //!     .await?;
 //!
 //! let session = testing::auth_session(&authkit, auth).await?;
-//! let cookie = testing::signed_in_session(&store, &session).await?;
+//! let cookie = testing::signed_in_session(&authkit, &store, &session).await?;
 //! let request = Request::get("/account").header("cookie", cookie).body(Body::empty())?;
 //! let response = app.oneshot(request).await?;
 //! assert_eq!(response.status(), 200);
@@ -60,7 +60,7 @@
 //!
 //! The cookie works with any store, so the same helper signs in requests to an app on Redis.
 //! It assumes the app's session layer comes from [`AuthKit::session_layer`] (cookie
-//! [`SESSION_COOKIE`], unsigned).
+//! [`AuthKit::session_cookie_name`], unsigned).
 
 #[cfg(feature = "axum")]
 use tower_sessions::SessionStore;
@@ -70,11 +70,11 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store;
 
 #[cfg(feature = "axum")]
+use crate::axum::SESSION_INACTIVITY;
+#[cfg(feature = "axum")]
 use crate::axum::config::AuthKit;
 #[cfg(feature = "axum")]
 use crate::axum::session::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession, new_revision};
-#[cfg(feature = "axum")]
-use crate::axum::{SESSION_COOKIE, SESSION_INACTIVITY};
 #[cfg(feature = "axum")]
 use crate::session::verifier::TokenError;
 #[cfg(feature = "axum")]
@@ -128,11 +128,14 @@ pub async fn auth_session(
 }
 
 /// Writes `session` as the signed-in session of a new session record in `store`, and returns
-/// the value of the `Cookie` header that carries it (`authkit_session=<id>`).
+/// the value of the `Cookie` header that carries it, named as `authkit`'s session layer names
+/// it ([`AuthKit::session_cookie_name`]: `authkit_session=<id>` on localhost,
+/// `__Host-authkit_session=<id>` on https).
 ///
 /// The record expires like one made by [`AuthKit::session_layer`] (7 days of inactivity).
 #[cfg(feature = "axum")]
 pub async fn signed_in_session(
+    authkit: &AuthKit,
     store: &impl SessionStore,
     session: &AuthSession,
 ) -> Result<String, session_store::Error> {
@@ -149,5 +152,5 @@ pub async fn signed_in_session(
     };
     // `create` may change the id on a collision: read it afterwards.
     store.create(&mut record).await?;
-    Ok(format!("{SESSION_COOKIE}={}", record.id))
+    Ok(format!("{}={}", authkit.session_cookie_name(), record.id))
 }

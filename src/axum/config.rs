@@ -64,6 +64,7 @@ pub struct AuthKit {
 pub(crate) struct Inner {
     pub client: Client,
     pub redirect_uri: Url,
+    pub session_cookie: String,
     pub prefix: String,
     pub after_sign_in: String,
     pub after_sign_out: Option<String>,
@@ -82,6 +83,11 @@ pub(crate) struct Inner {
     pub refresher: Refresher,
     pub users: super::UserCache,
     pub sessions: super::session::SessionCache,
+    /// The app's session store, when the session layer came from
+    /// [`AuthKit::session_layer`] or [`AuthKit::layer`] (step-up attempt slots live there).
+    pub session_store: std::sync::OnceLock<Arc<dyn tower_sessions::SessionStore>>,
+    /// Step-up attempt limits.
+    pub attempts: crate::session::attempts::AttemptLimiter,
 }
 
 impl fmt::Debug for AuthKit {
@@ -90,6 +96,7 @@ impl fmt::Debug for AuthKit {
             .field("client", &self.inner.client)
             .field("redirect_uri", &self.inner.redirect_uri.as_str())
             .field("prefix", &self.inner.prefix)
+            .field("session_cookie", &self.inner.session_cookie)
             .field("unauthenticated", &self.inner.unauthenticated)
             .finish_non_exhaustive()
     }
@@ -103,6 +110,7 @@ impl AuthKit {
         AuthKitBuilder {
             client,
             redirect_uri: redirect_uri.into(),
+            session_cookie: None,
             prefix: "/auth".to_owned(),
             after_sign_in: "/".to_owned(),
             after_sign_out: None,
@@ -178,6 +186,26 @@ impl AuthKit {
         !is_local_http(&self.inner.redirect_uri)
     }
 
+    /// The name of the session cookie that [`session_layer`](Self::session_layer) sets: by
+    /// default [`SECURE_SESSION_COOKIE`](super::SECURE_SESSION_COOKIE)
+    /// (`__Host-authkit_session`) with `Secure` cookies, else
+    /// [`SESSION_COOKIE`](super::SESSION_COOKIE) (`authkit_session`, on
+    /// `http://localhost`); [`AuthKitBuilder::session_cookie_name`] changes it.
+    ///
+    /// ```
+    /// use authkit_axum::{AuthKit, Client};
+    ///
+    /// let client = Client::builder().api_key("sk_test_123").client_id("client_123").build()?;
+    /// let app = AuthKit::builder(client.clone(), "https://app.example.com/auth/callback").build()?;
+    /// assert_eq!(app.session_cookie_name(), "__Host-authkit_session");
+    /// let dev = AuthKit::builder(client, "http://localhost:3000/auth/callback").build()?;
+    /// assert_eq!(dev.session_cookie_name(), "authkit_session");
+    /// # Ok::<(), authkit_axum::ConfigError>(())
+    /// ```
+    pub fn session_cookie_name(&self) -> &str {
+        &self.inner.session_cookie
+    }
+
     /// The origin of the app, from the callback URL (e.g. `https://app.example.com`).
     pub(crate) fn origin(&self) -> String {
         self.inner.redirect_uri.origin().ascii_serialization()
@@ -199,6 +227,7 @@ fn is_local_http(url: &Url) -> bool {
 pub struct AuthKitBuilder {
     client: Client,
     redirect_uri: String,
+    session_cookie: Option<String>,
     prefix: String,
     after_sign_in: String,
     after_sign_out: Option<String>,
@@ -228,6 +257,19 @@ impl AuthKitBuilder {
     /// merge the router rather than nesting it.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self
+    }
+
+    /// The name of the session cookie (default: `__Host-authkit_session` when cookies are
+    /// `Secure`, i.e. the callback URL is https, else `authkit_session`).
+    ///
+    /// The `__Host-` prefix makes browsers accept the cookie only when it is `Secure`, has
+    /// `Path=/` and no `Domain`, as [`AuthKit::session_layer`] sets it: a sibling subdomain
+    /// (or a page on plain http) cannot plant a session cookie of that name in your users'
+    /// browsers. A `__Host-` or `__Secure-` name needs an https callback URL; names are
+    /// cookie tokens (letters, digits and `!#$%&'*+-.^_`|~`).
+    pub fn session_cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.session_cookie = Some(name.into());
         self
     }
 
@@ -371,12 +413,19 @@ impl AuthKitBuilder {
                 ),
             });
         }
+        let secure = !is_local_http(&redirect_uri);
+        let session_cookie = match self.session_cookie {
+            Some(name) => checked_cookie_name(name, secure)?,
+            None if secure => super::SECURE_SESSION_COOKIE.to_owned(),
+            None => super::SESSION_COOKIE.to_owned(),
+        };
         let stats = Arc::new(Stats::default());
         let verifier = TokenVerifier::new(self.client.clone(), self.clock.clone(), stats.clone());
         let authkit = AuthKit {
             inner: Arc::new(Inner {
                 client: self.client,
                 redirect_uri,
+                session_cookie,
                 prefix,
                 after_sign_in: self.after_sign_in,
                 after_sign_out: self.after_sign_out,
@@ -395,6 +444,8 @@ impl AuthKitBuilder {
                 refresher: Refresher::default(),
                 users: super::UserCache::default(),
                 sessions: super::session::SessionCache::new(self.refresh_margin, stats.clone()),
+                session_store: std::sync::OnceLock::new(),
+                attempts: Default::default(),
             }),
         };
         // Fetch the JWKS now, in the background when there is a runtime, so the first
@@ -410,4 +461,33 @@ impl AuthKitBuilder {
         }
         Ok(authkit)
     }
+}
+
+/// A session cookie name the browser will keep: a cookie token, and a `__Host-` / `__Secure-`
+/// prefix only with `Secure` cookies.
+fn checked_cookie_name(name: String, secure: bool) -> Result<String, ConfigError> {
+    let token = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !token {
+        return Err(ConfigError::Invalid {
+            name: "session_cookie_name",
+            reason: format!(
+                "{name:?} is not a cookie name: use letters, digits and !#$%&'*+-.^_`|~, e.g. __Host-myapp_session"
+            ),
+        });
+    }
+    let prefixed = ["__Host-", "__Secure-"]
+        .iter()
+        .any(|p| name.len() >= p.len() && name[..p.len()].eq_ignore_ascii_case(p));
+    if prefixed && !secure {
+        return Err(ConfigError::Invalid {
+            name: "session_cookie_name",
+            reason: format!(
+                "{name:?} needs Secure cookies, but the callback URL is plain http on localhost, where cookies are not Secure: browsers would drop the cookie; use a name without the __Host-/__Secure- prefix there"
+            ),
+        });
+    }
+    Ok(name)
 }

@@ -6,6 +6,7 @@ pub(crate) mod config;
 pub(crate) mod extract;
 pub(crate) mod health;
 pub(crate) mod layer;
+pub(crate) mod lifetime;
 pub(crate) mod pages;
 pub(crate) mod refresh;
 pub(crate) mod return_to;
@@ -45,24 +46,53 @@ pub use tower_sessions_redis_store;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
-/// The default name of the app's session cookie (not tower-sessions' `id`, which an emulator
-/// on another localhost port would share).
+/// The default name of the app's session cookie on `http://localhost` (not tower-sessions'
+/// `id`, which an emulator on another localhost port would share). See
+/// [`AuthKit::session_cookie_name`].
 pub const SESSION_COOKIE: &str = "authkit_session";
+
+/// The default name of the app's session cookie when cookies are `Secure` (an https callback
+/// URL): the `__Host-` prefix makes browsers refuse it unless it is `Secure`, `Path=/` and
+/// without `Domain`, so a sibling subdomain cannot plant one. See
+/// [`AuthKit::session_cookie_name`].
+pub const SECURE_SESSION_COOKIE: &str = "__Host-authkit_session";
 
 /// How long a session lasts without requests.
 pub(crate) const SESSION_INACTIVITY: time::Duration = time::Duration::days(7);
 
 impl AuthKit {
-    /// A tower-sessions layer set up for sign-in: cookie `authkit_session`, `HttpOnly`,
-    /// `SameSite=Lax` (so the session survives the redirect back from WorkOS), `Secure` unless
-    /// the app runs on `http://localhost`, expiring after 7 days of inactivity. Works with any
-    /// store: `MemoryStore` for one process, Redis (feature `redis`) for several.
+    /// A tower-sessions layer set up for sign-in: cookie
+    /// [`session_cookie_name`](Self::session_cookie_name) (`__Host-authkit_session` on https,
+    /// `authkit_session` on `http://localhost`), `HttpOnly`, `SameSite=Lax` (so the session
+    /// survives the redirect back from WorkOS), `Secure` unless the app runs on
+    /// `http://localhost`, `Path=/` and no `Domain` (a host-only cookie), expiring after 7
+    /// days of inactivity. Works with any
+    /// store: [`stores::MemoryStore`](crate::stores::MemoryStore) for one process (spawn its
+    /// expired-record deletion), Redis (feature `redis`) for several.
+    ///
+    /// A record that holds only sign-ins in progress (made by a cookie-less
+    /// `GET /auth/login`, say) expires with them, in at most ten minutes; it gets this layer's
+    /// 7 days at sign-in.
+    ///
+    /// It also gives this `AuthKit` a handle to `store`, where the step-up pages keep their
+    /// attempt slots, so the limit of 5 wrong codes holds across every instance sharing the
+    /// store. An app that builds its own `SessionManagerLayer` instead gets a limit counted per
+    /// process (and a warning in the log). Use one store per `AuthKit`: the first store given
+    /// to `session_layer` or [`layer`](Self::layer) is the one kept.
     pub fn session_layer<Store: SessionStore + Clone>(
         &self,
         store: Store,
     ) -> SessionManagerLayer<Store> {
+        if self
+            .inner
+            .session_store
+            .set(std::sync::Arc::new(store.clone()))
+            .is_err()
+        {
+            tracing::debug!("AuthKit already has a session store handle; keeping the first");
+        }
         SessionManagerLayer::new(store)
-            .with_name(SESSION_COOKIE)
+            .with_name(self.session_cookie_name().to_owned())
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(self.secure_cookies())
@@ -76,7 +106,7 @@ impl AuthKit {
     /// share off each request's cost (see `benches/auth_layer.rs`).
     ///
     /// ```
-    /// use authkit_axum::tower_sessions::MemoryStore;
+    /// use authkit_axum::stores::MemoryStore;
     /// use authkit_axum::{AuthKit, AuthUser, Client};
     /// use axum::{Router, routing::get};
     ///

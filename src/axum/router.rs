@@ -13,6 +13,7 @@ use tower_sessions::Session;
 
 use super::config::AuthKit;
 use super::layer::now;
+use super::lifetime::Lifetime;
 use super::pages;
 use super::refresh::{self, ExchangeError};
 use super::return_to;
@@ -160,7 +161,8 @@ async fn login(
     session: Session,
     RawQuery(q): RawQuery,
 ) -> Response {
-    start(&authkit, &session, LoginQuery::parse(q.as_deref()), None).await
+    let q = LoginQuery::parse(q.as_deref());
+    sign_in_route(&authkit, &session, start(&authkit, &session, q, None)).await
 }
 
 async fn signup(
@@ -169,7 +171,38 @@ async fn signup(
     RawQuery(q): RawQuery,
 ) -> Response {
     let q = LoginQuery::parse(q.as_deref());
-    start(&authkit, &session, q, Some(ScreenHint::SignUp)).await
+    let route = start(&authkit, &session, q, Some(ScreenHint::SignUp));
+    sign_in_route(&authkit, &session, route).await
+}
+
+/// Runs a sign-in route that may change the session (login, callback, step-up pages): first
+/// notes the session's [`Lifetime`], then runs `route`, fits the session's expiry to what the
+/// route left in it, and saves the session before answering. Saving here makes a store
+/// failure the 503 page: tower-sessions' own save after the response would answer an empty
+/// 500 instead (it skips its save when the answer is a 5xx).
+pub(crate) async fn sign_in_route(
+    authkit: &AuthKit,
+    session: &Session,
+    route: impl std::future::Future<Output = Response>,
+) -> Response {
+    let lifetime = match Lifetime::of(authkit, session).await {
+        Ok(lifetime) => lifetime,
+        Err(err) => return store_failed(authkit, &err.to_string()),
+    };
+    let response = route.await;
+    if response.status().is_server_error() {
+        return response;
+    }
+    if let Err(err) = lifetime.apply(authkit, session).await {
+        return store_failed(authkit, &err.to_string());
+    }
+    if session.is_modified()
+        && !session.is_empty().await
+        && let Err(err) = session.save().await
+    {
+        return store_failed(authkit, &err.to_string());
+    }
+    response
 }
 
 /// Stores a pending sign-in (state, PKCE verifier, return_to) and redirects to WorkOS.
@@ -277,7 +310,11 @@ async fn save_pending(
     pending: &[PendingSignIn],
     guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 ) -> Result<(), tower_sessions::session::Error> {
-    session.insert(PENDING_KEY, pending).await?;
+    if pending.is_empty() {
+        session.remove_value(PENDING_KEY).await?;
+    } else {
+        session.insert(PENDING_KEY, pending).await?;
+    }
     if guard.is_some() {
         session.save().await?;
     }
@@ -285,7 +322,7 @@ async fn save_pending(
     Ok(())
 }
 
-fn store_failed(authkit: &AuthKit, err: &str) -> Response {
+pub(crate) fn store_failed(authkit: &AuthKit, err: &str) -> Response {
     tracing::error!(error = %err, "the session store failed");
     pages::error(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -321,10 +358,13 @@ async fn callback(
     RawQuery(q): RawQuery,
 ) -> Response {
     let q = CallbackQuery::parse(q.as_deref());
-    match handle_callback(&authkit, &session, &headers, q).await {
-        Ok(response) => response,
-        Err(err) => callback_error(&authkit, err),
-    }
+    let route = async {
+        match handle_callback(&authkit, &session, &headers, q).await {
+            Ok(response) => response,
+            Err(err) => callback_error(&authkit, err),
+        }
+    };
+    sign_in_route(&authkit, &session, route).await
 }
 
 /// Renders a callback error with the app's hook or the built-in page.

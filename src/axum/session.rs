@@ -174,17 +174,19 @@ pub(crate) struct StepUp {
     pub user_id: Option<String>,
     /// For MFA: the challenge to answer (created when the page is shown).
     pub authentication_challenge_id: Option<String>,
-    /// For MFA enrollment: the factor's otpauth URI and QR code to show once.
-    pub totp_uri: Option<SecretString>,
-    pub totp_qr_code: Option<String>,
+    /// For MFA enrollment: a factor was enrolled and its key shown, once, on the page load
+    /// that enrolled it. The key itself (otpauth URI, QR code) is never stored.
+    #[serde(default)]
+    pub enrolled: bool,
     /// For organization selection: `(id, name)` choices.
     pub organizations: Vec<(String, String)>,
     /// For MFA: the factor id to challenge.
     pub factor_id: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
-    /// Wrong codes so far.
-    pub attempts: u32,
+    /// The secret that names this step-up's attempt slots in the session store (a step-up
+    /// stored without one, by an earlier version, does not parse and must start again).
+    pub nonce: crate::session::attempts::Nonce,
 }
 
 /// What a [`StepUp`] waits for.

@@ -13,18 +13,17 @@ use tower_sessions::Session;
 use super::config::AuthKit;
 use super::layer::now;
 use super::pages::{self, esc};
-use super::router::{CallbackError, callback_error, finish_sign_in, same_origin};
+use super::router::{CallbackError, callback_error, finish_sign_in, same_origin, sign_in_route};
 use super::session::{STEP_UP_KEY, StepUp, StepUpKind};
 use crate::Error;
+use crate::session::attempts::{Attempt, Claim, Nonce};
 use crate::user_management::{
     AuthenticateWithEmailVerification, AuthenticateWithSelectedOrganization, AuthenticateWithTotp,
     EnrollAuthFactor,
 };
 
 /// How long a step-up may take (WorkOS's pending tokens last 10 minutes).
-const STEP_UP_TTL: i64 = 600;
-/// Wrong codes allowed before the sign-in must start again.
-const MAX_ATTEMPTS: u32 = 5;
+pub(crate) const STEP_UP_TTL: i64 = 600;
 
 pub(crate) fn routes(prefix: &str) -> Router<AuthKit> {
     Router::new()
@@ -54,12 +53,11 @@ pub(crate) async fn begin(
         email: None,
         user_id: None,
         authentication_challenge_id: None,
-        totp_uri: None,
-        totp_qr_code: None,
+        enrolled: false,
         organizations: Vec::new(),
         factor_id: None,
         created_at: now(),
-        attempts: 0,
+        nonce: Nonce::random(),
     };
     let path = match err {
         Error::EmailVerificationRequired(e) => {
@@ -100,6 +98,15 @@ pub(crate) async fn begin(
         }
         other => return Err(CallbackError::Exchange(other)),
     };
+    // The sign-in continues under a new session id, sent only to the browser that made this
+    // request: a session id planted in the victim's browser by an attacker (session fixation)
+    // names a deleted record from here on, so the attacker can neither see nor finish the
+    // step-up. (Reached from the callback, and from a step-up page when one step-up leads to
+    // another.)
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| CallbackError::Session(e.to_string()))?;
     session
         .insert(STEP_UP_KEY, &step)
         .await
@@ -140,14 +147,55 @@ struct CodeForm {
     code: String,
 }
 
-/// What to do with an authenticate result on a step-up page.
+/// Claims one of the step-up's attempts before its code is checked at WorkOS (see
+/// [`crate::session::attempts`]): `Err` is the page to answer instead, with no WorkOS call.
+async fn claim_attempt(
+    authkit: &AuthKit,
+    session: &Session,
+    step: &StepUp,
+) -> Result<Attempt, Response> {
+    let store = authkit.inner.session_store.get().map(|s| s.as_ref());
+    let expires_at = time::OffsetDateTime::from_unix_timestamp(step.created_at + STEP_UP_TTL)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    match authkit
+        .inner
+        .attempts
+        .claim(store, &step.nonce, expires_at)
+        .await
+    {
+        Ok(Claim::Granted(attempt)) => Ok(attempt),
+        Ok(Claim::Exhausted) => {
+            tracing::info!("a step-up has no attempts left; the sign-in must start again");
+            Err(too_many_attempts(authkit, session).await)
+        }
+        Err(err) => Err(super::router::store_failed(authkit, &err.to_string())),
+    }
+}
+
+async fn too_many_attempts(authkit: &AuthKit, session: &Session) -> Response {
+    end(
+        authkit,
+        session,
+        "Too many attempts",
+        "Too many wrong codes were entered. Start signing in again.",
+    )
+    .await
+}
+
+/// What to do with an authenticate result on a step-up page. `attempt` is the claimed try of
+/// a code (none for an organization choice).
 async fn settle(
     authkit: &AuthKit,
     session: &Session,
-    mut step: StepUp,
+    step: StepUp,
+    attempt: Option<Attempt>,
     result: Result<crate::user_management::AuthenticateResponse, Error>,
     retry: impl FnOnce(&StepUp, &str) -> Response,
 ) -> Response {
+    let last = attempt.as_ref().is_some_and(Attempt::is_last);
+    if let Some(attempt) = &attempt {
+        tracing::debug!(attempt = attempt.number(), "a step-up code was checked");
+    }
     let outcome = match result {
         Ok(auth) => finish_sign_in(authkit, session, auth, step.return_to.clone()).await,
         Err(err) if err.is_step_up() => begin(authkit, session, err, step.return_to.clone()).await,
@@ -165,9 +213,8 @@ async fn settle(
             )
             .await;
         }
-        Err(err) if is_wrong_code(&err) && step.attempts + 1 < MAX_ATTEMPTS => {
-            step.attempts += 1;
-            let _ = session.insert(STEP_UP_KEY, &step).await;
+        Err(err) if is_wrong_code(&err) && !last => {
+            // The try is counted by its claimed slot; the session is not written.
             return retry(&step, "That code is not right. Check it and try again.");
         }
         Err(err) if err.is_transient() => {
@@ -182,13 +229,7 @@ async fn settle(
         }
         Err(err) if is_wrong_code(&err) => {
             tracing::info!("too many wrong step-up codes; the sign-in must start again");
-            return end(
-                authkit,
-                session,
-                "Too many attempts",
-                "Too many wrong codes were entered. Start signing in again.",
-            )
-            .await;
+            return too_many_attempts(authkit, session).await;
         }
         Err(err) => {
             let _ = session.remove_value(STEP_UP_KEY).await;
@@ -268,8 +309,21 @@ async fn verify_email(
     if !same_origin(&authkit, &headers) {
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
-    let Some(step) = current(&session, StepUpKind::EmailVerification).await else {
-        return expired(&authkit);
+    sign_in_route(
+        &authkit,
+        &session,
+        check_email_code(&authkit, &session, form),
+    )
+    .await
+}
+
+async fn check_email_code(authkit: &AuthKit, session: &Session, form: CodeForm) -> Response {
+    let Some(step) = current(session, StepUpKind::EmailVerification).await else {
+        return expired(authkit);
+    };
+    let attempt = match claim_attempt(authkit, session, &step).await {
+        Ok(attempt) => attempt,
+        Err(page) => return page,
     };
     let params = AuthenticateWithEmailVerification::new(
         form.code.trim().to_owned(),
@@ -281,21 +335,58 @@ async fn verify_email(
         .authenticate_with_email_verification(params)
         .await;
     let kit = authkit.clone();
-    settle(&authkit, &session, step, result, move |step, msg| {
-        verify_email_screen(&kit, step, Some(msg))
-    })
+    settle(
+        authkit,
+        session,
+        step,
+        Some(attempt),
+        result,
+        move |step, msg| verify_email_screen(&kit, step, Some(msg)),
+    )
     .await
 }
 
-fn mfa_screen(authkit: &AuthKit, step: &StepUp, error: Option<&str>) -> Response {
-    let extra = match (&step.totp_qr_code, &step.totp_uri) {
-        (Some(qr), Some(uri)) => format!(
-            "<p>Scan this code with your authenticator app, or add the key by hand:</p>\
-<img alt=\"QR code for your authenticator app\" src=\"{}\"><p><code>{}</code></p>",
-            esc(qr),
-            esc(uri.expose_secret())
+/// The key of a factor enrolled by this page load, shown this once.
+struct NewKey {
+    uri: Option<crate::SecretString>,
+    qr_code: Option<String>,
+}
+
+fn mfa_screen(
+    authkit: &AuthKit,
+    step: &StepUp,
+    error: Option<&str>,
+    new_key: Option<&NewKey>,
+) -> Response {
+    let extra = match new_key {
+        Some(key) => {
+            let qr = key
+                .qr_code
+                .as_deref()
+                .map(|qr| {
+                    format!(
+                        "<img alt=\"QR code for your authenticator app\" src=\"{}\">",
+                        esc(qr)
+                    )
+                })
+                .unwrap_or_default();
+            let uri = key
+                .uri
+                .as_ref()
+                .map(|uri| format!("<p><code>{}</code></p>", esc(uri.expose_secret())))
+                .unwrap_or_default();
+            format!(
+                "<p>Scan this code with your authenticator app, or add the key by hand. \
+It is shown only this once: save it now.</p>{qr}{uri}"
+            )
+        }
+        None if step.enrolled => format!(
+            "<p>The key for your authenticator app was shown once, when this page first \
+opened, and is not shown again. If you did not save it, \
+<a href=\"{}\">start signing in again</a>.</p>",
+            esc(&authkit.sign_in_path())
         ),
-        _ => String::new(),
+        None => String::new(),
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -316,9 +407,16 @@ fn mfa_screen(authkit: &AuthKit, step: &StepUp, error: Option<&str>) -> Response
 }
 
 async fn mfa_page(State(authkit): State<AuthKit>, session: Session) -> Response {
-    let Some(mut step) = current(&session, StepUpKind::Mfa).await else {
-        return expired(&authkit);
+    sign_in_route(&authkit, &session, show_mfa(&authkit, &session)).await
+}
+
+/// The MFA page: challenges the factor (enrolling one first if needed) when the page is first
+/// shown.
+async fn show_mfa(authkit: &AuthKit, session: &Session) -> Response {
+    let Some(mut step) = current(session, StepUpKind::Mfa).await else {
+        return expired(authkit);
     };
+    let mut new_key = None;
     if step.authentication_challenge_id.is_none() {
         let um = authkit.client().user_management();
         let challenge = match (&step.factor_id, &step.user_id) {
@@ -327,23 +425,28 @@ async fn mfa_page(State(authkit): State<AuthKit>, session: Session) -> Response 
                 .enroll_auth_factor(user, EnrollAuthFactor::totp())
                 .await
                 .map(|e| (e.authentication_challenge, e.authentication_factor.totp)),
-            (None, None) => return expired(&authkit),
+            (None, None) => return expired(authkit),
         };
         match challenge {
             Ok((challenge, totp)) => {
                 step.authentication_challenge_id = Some(challenge.id);
+                // The new factor's key is shown on this response only: it is never stored, so
+                // no later page load (and no one else) can show it again.
                 if let Some(totp) = totp {
-                    step.totp_uri = totp.uri;
-                    step.totp_qr_code = totp.qr_code;
+                    step.enrolled = true;
+                    new_key = Some(NewKey {
+                        uri: totp.uri,
+                        qr_code: totp.qr_code,
+                    });
                 }
                 if let Err(err) = session.insert(STEP_UP_KEY, &step).await {
-                    return callback_error(&authkit, CallbackError::Session(err.to_string()));
+                    return callback_error(authkit, CallbackError::Session(err.to_string()));
                 }
             }
-            Err(err) => return callback_error(&authkit, CallbackError::Exchange(err)),
+            Err(err) => return callback_error(authkit, CallbackError::Exchange(err)),
         }
     }
-    mfa_screen(&authkit, &step, None)
+    mfa_screen(authkit, &step, None, new_key.as_ref())
 }
 
 async fn mfa(
@@ -355,11 +458,24 @@ async fn mfa(
     if !same_origin(&authkit, &headers) {
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
-    let Some(step) = current(&session, StepUpKind::Mfa).await else {
-        return expired(&authkit);
+    sign_in_route(
+        &authkit,
+        &session,
+        check_totp_code(&authkit, &session, form),
+    )
+    .await
+}
+
+async fn check_totp_code(authkit: &AuthKit, session: &Session, form: CodeForm) -> Response {
+    let Some(step) = current(session, StepUpKind::Mfa).await else {
+        return expired(authkit);
     };
     let Some(challenge) = step.authentication_challenge_id.clone() else {
         return Redirect::to(&format!("{}/mfa", authkit.prefix())).into_response();
+    };
+    let attempt = match claim_attempt(authkit, session, &step).await {
+        Ok(attempt) => attempt,
+        Err(page) => return page,
     };
     let params = AuthenticateWithTotp::new(
         form.code.trim().to_owned(),
@@ -372,9 +488,14 @@ async fn mfa(
         .authenticate_with_totp(params)
         .await;
     let kit = authkit.clone();
-    settle(&authkit, &session, step, result, move |step, msg| {
-        mfa_screen(&kit, step, Some(msg))
-    })
+    settle(
+        authkit,
+        session,
+        step,
+        Some(attempt),
+        result,
+        move |step, msg| mfa_screen(&kit, step, Some(msg), None),
+    )
     .await
 }
 
@@ -429,8 +550,17 @@ async fn select_organization(
     if !same_origin(&authkit, &headers) {
         return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
     }
-    let Some(step) = current(&session, StepUpKind::OrganizationSelection).await else {
-        return expired(&authkit);
+    let route = choose_organization(&authkit, &session, form);
+    sign_in_route(&authkit, &session, route).await
+}
+
+async fn choose_organization(
+    authkit: &AuthKit,
+    session: &Session,
+    form: OrganizationForm,
+) -> Response {
+    let Some(step) = current(session, StepUpKind::OrganizationSelection).await else {
+        return expired(authkit);
     };
     if !step
         .organizations
@@ -438,7 +568,7 @@ async fn select_organization(
         .any(|(id, _)| *id == form.organization_id)
     {
         return organization_screen(
-            &authkit,
+            authkit,
             &step,
             Some("Choose one of the organizations listed."),
         );
@@ -453,7 +583,7 @@ async fn select_organization(
         .authenticate_with_selected_organization(params)
         .await;
     let kit = authkit.clone();
-    settle(&authkit, &session, step, result, move |step, msg| {
+    settle(authkit, session, step, None, result, move |step, msg| {
         organization_screen(&kit, step, Some(msg))
     })
     .await

@@ -10,6 +10,7 @@
 //! Nothing here depends on axum: the Axum integration (the layer, the router, the extractors)
 //! builds on it.
 
+pub(crate) mod attempts;
 pub(crate) mod claims;
 pub(crate) mod clock;
 pub(crate) mod stats;

@@ -45,7 +45,10 @@ async fn signs_in_with_a_real_browser() {
         .build()
         .unwrap();
     let server = tokio::spawn(async move {
-        axum::serve(listener, login::app(authkit)).await.unwrap();
+        let store = authkit_axum::stores::MemoryStore::default();
+        axum::serve(listener, login::app(authkit, store))
+            .await
+            .unwrap();
     });
 
     let browser = Browser::start(&chromium, &chromedriver).await;

@@ -3,12 +3,14 @@
 
 mod support;
 
+mod anonymous_state;
 mod authenticate;
 mod authorization_url;
 mod bearer_only;
 mod browser;
 mod callback_security;
 mod config;
+mod cookies;
 mod email_verification;
 mod emulator_setup;
 mod faults;
@@ -27,6 +29,8 @@ mod retries;
 mod sessions;
 mod sign_in;
 mod step_up;
+mod step_up_attempts;
+mod step_up_fixation;
 mod test_helpers;
 mod tokens;
 mod users;

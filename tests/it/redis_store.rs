@@ -198,10 +198,13 @@ async fn the_test_helper_signs_in_through_redis_on_every_machine() {
     let session = authkit_axum::testing::auth_session(&authkit, auth)
         .await
         .unwrap();
-    let cookie =
-        authkit_axum::testing::signed_in_session(&RedisStore::new(redis_a.clone()), &session)
-            .await
-            .unwrap();
+    let cookie = authkit_axum::testing::signed_in_session(
+        &authkit,
+        &RedisStore::new(redis_a.clone()),
+        &session,
+    )
+    .await
+    .unwrap();
 
     let a = machine(&authkit, redis_a);
     let b = machine(

@@ -69,7 +69,7 @@ async fn the_helper_cookie_signs_requests_in_and_without_it_they_are_refused() {
         .unwrap();
     let session = testing::auth_session(&s.authkit, auth).await.unwrap();
     assert_eq!(session.user.email, "ada@example.com");
-    let cookie = testing::signed_in_session(&s.store, &session)
+    let cookie = testing::signed_in_session(&s.authkit, &s.store, &session)
         .await
         .unwrap();
     assert!(cookie.starts_with("authkit_session="), "{cookie}");

@@ -96,7 +96,13 @@ pub fn router(authkit: &AuthKit) -> Router {
 }
 
 /// [`router`] over a given session store (e.g. one shared by two "machines").
-pub fn router_with_store(authkit: &AuthKit, store: MemoryStore) -> Router {
+pub fn router_with_store<Store: SessionStore + Clone>(authkit: &AuthKit, store: Store) -> Router {
+    router_without_layers(authkit).layer(authkit.layer(store))
+}
+
+/// The app's routes and the sign-in routes, without the session and auth layers (for a test
+/// that adds its own).
+pub fn router_without_layers(authkit: &AuthKit) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/account", get(account))
@@ -104,7 +110,6 @@ pub fn router_with_store(authkit: &AuthKit, store: MemoryStore) -> Router {
         .route("/cart", get(cart).post(put_cart))
         .route("/slow", get(slow))
         .merge(authkit.router())
-        .layer(authkit.layer(store))
 }
 
 /// The AuthKit session stored under the session id of a `Cookie`/`Set-Cookie` value.

@@ -6,6 +6,8 @@ pub mod app;
 #[cfg(feature = "axum")]
 pub mod flaky;
 pub mod spec;
+#[cfg(feature = "axum")]
+pub mod step_up_limit;
 
 use authkit_axum::{Client, ClientBuilder};
 use authkit_emulator::Emulator;

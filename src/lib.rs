@@ -19,7 +19,8 @@
 //! |---|---|---|
 //! | `axum` | yes | The Axum integration: `AuthKit`, its router, `AuthLayer`, `AuthUser`, tower-sessions |
 //! | `testing` | no | [`testing::emulator_client`]: a `Client` for an `authkit_emulator::Emulator` |
-//! | `redis` | no | A Redis session store, for apps running on several machines |
+//! | `redis` | no | `stores::redis`: a Redis session store that reconnects and fails fast, for apps on several machines |
+//! | `postgres` | no | `stores::postgres`: a PostgreSQL session store, likewise |
 //!
 //! Without default features only the client is compiled (reqwest, serde, tokio timers).
 //!
@@ -40,7 +41,13 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 /// The README's examples, compiled (and the runnable ones run) as doc tests.
-#[cfg(all(doctest, feature = "testing", feature = "axum"))]
+#[cfg(all(
+    doctest,
+    feature = "testing",
+    feature = "axum",
+    feature = "redis",
+    feature = "postgres"
+))]
 #[doc = include_str!("../README.md")]
 struct ReadmeExamples;
 

@@ -27,21 +27,29 @@ pub use session::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession};
 
 pub(crate) use layer::UserCache;
 
-/// The Redis session store for tower-sessions (feature `redis`), for apps on several machines:
-/// every machine gives [`AuthKit::session_layer`] a `RedisStore` on the same Redis, and a
-/// session signed in on one is signed in (and signed out) on all.
+/// The Redis session store crate for tower-sessions (feature `redis`). Prefer
+/// [`stores::redis::RedisStore`](crate::stores::redis::RedisStore), which sets it up to
+/// reconnect and fail fast:
 ///
 /// ```no_run
 /// # async fn f(authkit: authkit_axum::AuthKit) -> Result<(), Box<dyn std::error::Error>> {
-/// use authkit_axum::tower_sessions_redis_store::{RedisStore, fred::prelude::*};
-///
-/// let redis = Client::new(Config::from_url("redis://127.0.0.1:6379")?, None, None, None);
-/// redis.init().await?;
-/// let layer = authkit.session_layer(RedisStore::new(redis));
+/// let store = authkit_axum::stores::redis::RedisStore::connect("redis://127.0.0.1:6379").await?;
+/// let layer = authkit.layer(store);
 /// # Ok(()) }
 /// ```
+///
+/// Building its `RedisStore` on a fred client of your own, give the client a
+/// `ReconnectPolicy`, connection and command timeouts, and send the store's commands with
+/// `Options { fail_fast: true, .. }`: a client made with `Client::new(config, None, None, None)`
+/// never reconnects after Redis restarts, and every request then hangs.
 #[cfg(feature = "redis")]
 pub use tower_sessions_redis_store;
+
+/// The SQLx session store crate for tower-sessions (feature `postgres`). Prefer
+/// [`stores::postgres::PostgresStore`](crate::stores::postgres::PostgresStore), which
+/// bounds every operation, migrates and deletes expired sessions.
+#[cfg(feature = "postgres")]
+pub use tower_sessions_sqlx_store;
 
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
@@ -68,7 +76,8 @@ impl AuthKit {
     /// `http://localhost`, `Path=/` and no `Domain` (a host-only cookie), expiring after 7
     /// days of inactivity. Works with any
     /// store: [`stores::MemoryStore`](crate::stores::MemoryStore) for one process (spawn its
-    /// expired-record deletion), Redis (feature `redis`) for several.
+    /// expired-record deletion), [`stores`](crate::stores) (Redis,
+    /// PostgreSQL) for several.
     ///
     /// A record that holds only sign-ins in progress (made by a cookie-less
     /// `GET /auth/login`, say) expires with them, in at most ten minutes; it gets this layer's

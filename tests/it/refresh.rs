@@ -1,24 +1,25 @@
 //! Refreshing sessions: single-flight under concurrency, single-use refresh tokens, the
 //! organization kept, revoked sessions, WorkOS failures (served at once or stale, backing
-//! off), and two app instances sharing one session store. Time moves with the app's and the
-//! emulator's clocks (`TestApp::advance`), not by sleeping.
+//! off). Refresh races between two app instances on one store are in the store suite
+//! (`stores::refresh`), run on every store. Time moves with the app's and the emulator's
+//! clocks (`TestApp::advance`), not by sleeping.
 #![cfg(feature = "axum")]
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use authkit_axum::SESSION_COOKIE;
 use authkit_axum::tower_sessions::SessionStore;
 use authkit_axum::tower_sessions::session::Id;
 use authkit_axum::user_management::AuthenticateWithRefreshToken;
-use authkit_axum::{AuthKit, SESSION_COOKIE};
 use authkit_emulator::{Emulator, Fault};
 use axum::http::StatusCode;
-use axum_test::TestServer;
 use serde_json::Value;
 
 use crate::support;
 use crate::support::EmulatorExt as _;
 use support::app::{CART_KEY, TestApp, eventually, router_with_store, stored_keys, stored_session};
+use support::refresh_calls;
 
 /// Tokens live 5 minutes (as WorkOS's) and are refreshed within 30 s of expiry.
 const TTL: Duration = Duration::from_secs(300);
@@ -27,28 +28,6 @@ const MARGIN: Duration = Duration::from_secs(30);
 const UNTIL_DUE: Duration = Duration::from_secs(280);
 /// From sign-in to just past the token's expiry (well within the 5-minute stale grace).
 const UNTIL_EXPIRED: Duration = Duration::from_secs(305);
-
-fn refresh_calls(emulator: &Emulator) -> Vec<(u16, Value)> {
-    emulator
-        .requests()
-        .into_iter()
-        .filter(|r| r.grant_type.as_deref() == Some("refresh_token"))
-        .map(|r| (r.status, r.response_body.unwrap_or(Value::Null)))
-        .collect()
-}
-
-/// Two "machines" on the app's session store: A serves with the app's AuthKit, B with an
-/// AuthKit of its own (its own single-flight map) that refreshes within `margin` of expiry.
-fn two_machines(app: &TestApp, margin: Duration) -> (TestServer, TestServer, AuthKit) {
-    let other = app.other_authkit(|b| b.refresh_margin(margin));
-    let machine = |authkit: &AuthKit| {
-        TestServer::builder()
-            .mock_transport()
-            .build(router_with_store(authkit, app.store.clone()))
-            .unwrap()
-    };
-    (machine(&app.authkit), machine(&other), other)
-}
 
 async fn expiring_app() -> TestApp {
     TestApp::start_with(Emulator::builder().access_token_ttl(TTL), |b| {
@@ -315,131 +294,6 @@ async fn a_refresh_margin_longer_than_the_tokens_life_is_clamped() {
         refresh_calls(&app.emulator).len() == 1
     })
     .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_racing_on_one_store_both_stay_signed_in() {
-    let app = expiring_app().await;
-    app.user("ada@example.com").await;
-    let cookie = app.sign_in_cookie("ada@example.com").await;
-    let (machine_a, machine_b, other) = two_machines(&app, MARGIN);
-    app.advance(UNTIL_EXPIRED);
-
-    // Machine A's refresh is held up on the way to WorkOS; meanwhile machine B, serving a slow
-    // page, refreshes the same session and wins. A's refresh token is then spent: WorkOS
-    // answers invalid_grant while B's page is still running.
-    app.emulator.inject_fault(
-        Fault::new("/user_management/authenticate")
-            .delay(Duration::from_millis(200))
-            .times(1),
-    );
-    let header = format!("{SESSION_COOKIE}={cookie}");
-    let a = machine_a
-        .get("/account")
-        .add_header("cookie", &header)
-        .add_header("accept", "application/json");
-    let b = async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        machine_b
-            .get("/slow")
-            .add_header("cookie", &header)
-            .add_header("accept", "application/json")
-            .await
-    };
-    let (a, b) = tokio::join!(a, b);
-
-    // The loser re-read the store and found the winner's tokens instead of signing out.
-    a.assert_status_ok();
-    b.assert_status_ok();
-    let (a, b): (Value, Value) = (a.json(), b.json());
-    assert_eq!(a["email"], "ada@example.com");
-    assert_eq!(b["email"], "ada@example.com");
-    assert_eq!(a["expires_at"], b["expires_at"]);
-    let calls = refresh_calls(&app.emulator);
-    assert_eq!(calls.len(), 2, "{calls:?}");
-    assert_eq!(calls[0].0, 200, "{calls:?}");
-    assert_eq!(calls[1].1["error"], "invalid_grant", "{calls:?}");
-    assert_eq!((app.authkit.refresh_count(), other.refresh_count()), (1, 1));
-    let stored = stored_session(&app.store, &cookie).await.unwrap();
-    assert_eq!(
-        calls[0].1["refresh_token"].as_str(),
-        Some(stored.refresh_token.expose_secret())
-    );
-
-    // Both machines go on with the winner's tokens, without refreshing again.
-    for machine in [&machine_a, &machine_b] {
-        let again = machine
-            .get("/account")
-            .add_header("cookie", &header)
-            .add_header("accept", "application/json")
-            .await;
-        again.assert_status_ok();
-    }
-    assert_eq!(refresh_calls(&app.emulator).len(), 2);
-    support::assert_contract(&app.emulator);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_organization_switch_that_loses_a_refresh_race_switches_with_the_winners_tokens() {
-    let app = TestApp::start().await;
-    let (_, _acme, globex) = app.member_of_acme_and_globex("ada@example.com").await;
-    let cookie = app.sign_in_cookie("ada@example.com").await;
-    let before = stored_session(&app.store, &cookie).await.unwrap();
-    // With 100 s left, machine A (default 30-s margin) does not refresh; machine B (a 2-minute
-    // margin) refreshes in the background.
-    let (machine_a, machine_b, _) = two_machines(&app, Duration::from_secs(120));
-    app.advance(Duration::from_secs(200));
-
-    // A's switch is held up on the way to WorkOS; meanwhile B refreshes the same session and
-    // spends the refresh token A holds, so WorkOS refuses A's switch with invalid_grant.
-    app.emulator.inject_fault(
-        Fault::new("/user_management/authenticate")
-            .delay(Duration::from_millis(200))
-            .times(1),
-    );
-    let header = format!("{SESSION_COOKIE}={cookie}");
-    let switch = machine_a
-        .post("/auth/switch-organization")
-        .add_header("cookie", &header)
-        .form(&[
-            ("organization_id", globex.as_str()),
-            ("return_to", "/account"),
-        ]);
-    let b = async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        machine_b
-            .get("/account")
-            .add_header("cookie", &header)
-            .add_header("accept", "application/json")
-            .await
-    };
-    let (switch, b) = tokio::join!(switch, b);
-    b.assert_status_ok();
-
-    // A found B's tokens in the store and switched with them: still signed in, in Globex.
-    switch.assert_status(StatusCode::SEE_OTHER);
-    assert_eq!(switch.headers()["location"], "/account");
-    let calls = refresh_calls(&app.emulator);
-    assert_eq!(calls.len(), 3, "{calls:?}");
-    assert_eq!(calls[0].0, 200, "B's refresh: {calls:?}");
-    assert_eq!(
-        calls[1].1["error"], "invalid_grant",
-        "A's first try: {calls:?}"
-    );
-    assert_eq!(calls[2].0, 200, "A's switch with B's tokens: {calls:?}");
-    let stored = stored_session(&app.store, &cookie).await.unwrap();
-    assert_eq!(stored.organization_id.as_deref(), Some(globex.as_str()));
-    assert!(!stored.refresh_token.ct_eq(&before.refresh_token));
-    let account: Value = machine_a
-        .get("/account")
-        .add_header("cookie", &header)
-        .add_header("accept", "application/json")
-        .await
-        .json();
-    assert_eq!(account["email"], "ada@example.com");
-    assert_eq!(account["organization_id"], globex.as_str());
-    assert_eq!(account["role"], "member");
-    support::assert_contract(&app.emulator);
 }
 
 #[tokio::test]

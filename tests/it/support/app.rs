@@ -113,7 +113,7 @@ pub fn router_without_layers(authkit: &AuthKit) -> Router {
 }
 
 /// The AuthKit session stored under the session id of a `Cookie`/`Set-Cookie` value.
-pub async fn stored_session(store: &MemoryStore, session_id: &str) -> Option<AuthSession> {
+pub async fn stored_session(store: &impl SessionStore, session_id: &str) -> Option<AuthSession> {
     let id = Id::from_str(session_id).ok()?;
     let record = store.load(&id).await.unwrap()?;
     // Stored as its JSON text, beside its revision.
@@ -123,7 +123,7 @@ pub async fn stored_session(store: &MemoryStore, session_id: &str) -> Option<Aut
 }
 
 /// The keys of the session record under `session_id`.
-pub async fn stored_keys(store: &MemoryStore, session_id: &str) -> Vec<String> {
+pub async fn stored_keys(store: &impl SessionStore, session_id: &str) -> Vec<String> {
     let id = Id::from_str(session_id).unwrap();
     let mut keys: Vec<String> = store
         .load(&id)
@@ -199,27 +199,13 @@ impl TestApp {
 
     /// A verified user with a password.
     pub async fn user(&self, email: &str) -> User {
-        self.emulator
-            .client()
-            .user_management()
-            .create_user(
-                CreateUser::new(email)
-                    .password(PASSWORD)
-                    .email_verified(true),
-            )
-            .await
-            .unwrap()
+        user(&self.emulator, email).await
     }
 
     /// A verified user who is an admin of Acme and a member of Globex; returns the user and
     /// the two organization ids.
     pub async fn member_of_acme_and_globex(&self, email: &str) -> (User, String, String) {
-        let user = self.user(email).await;
-        let acme = self.emulator.create_organization("Acme");
-        let globex = self.emulator.create_organization("Globex");
-        self.emulator.seed_membership(&user.id, &acme, "admin");
-        self.emulator.seed_membership(&user.id, &globex, "member");
-        (user, acme, globex)
+        member_of_acme_and_globex(&self.emulator, email).await
     }
 
     /// `GET /auth/login?...`: the redirect to the emulator.
@@ -244,6 +230,31 @@ impl TestApp {
         let callback = self.emulator.approve_sign_in(&authorize, email).unwrap();
         self.callback(&callback).await
     }
+}
+
+/// A verified user with a password, on `emulator`.
+pub async fn user(emulator: &Emulator, email: &str) -> User {
+    emulator
+        .client()
+        .user_management()
+        .create_user(
+            CreateUser::new(email)
+                .password(PASSWORD)
+                .email_verified(true),
+        )
+        .await
+        .unwrap()
+}
+
+/// A verified user who is an admin of Acme and a member of Globex; returns the user and the
+/// two organization ids.
+pub async fn member_of_acme_and_globex(emulator: &Emulator, email: &str) -> (User, String, String) {
+    let user = user(emulator, email).await;
+    let acme = emulator.create_organization("Acme");
+    let globex = emulator.create_organization("Globex");
+    emulator.seed_membership(&user.id, &acme, "admin");
+    emulator.seed_membership(&user.id, &globex, "member");
+    (user, acme, globex)
 }
 
 pub fn location(response: &TestResponse) -> String {

@@ -5,9 +5,14 @@
 pub mod app;
 #[cfg(feature = "axum")]
 pub mod flaky;
+pub mod link;
+#[cfg(feature = "axum")]
+pub mod machines;
 pub mod spec;
 #[cfg(feature = "axum")]
 pub mod step_up_limit;
+#[cfg(feature = "axum")]
+pub mod stores;
 
 use authkit_axum::{Client, ClientBuilder};
 use authkit_emulator::Emulator;
@@ -32,6 +37,25 @@ impl EmulatorExt for Emulator {
             .base_url(self.base_url())
             .retry_base_delay(std::time::Duration::from_millis(20))
     }
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked; bind it soon).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The refresh-token grants the emulator answered: status and response body of each.
+pub fn refresh_calls(emulator: &Emulator) -> Vec<(u16, serde_json::Value)> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.grant_type.as_deref() == Some("refresh_token"))
+        .map(|r| (r.status, r.response_body.unwrap_or(serde_json::Value::Null)))
+        .collect()
 }
 
 /// Checks every exchange the emulator recorded against WorkOS's OpenAPI spec:

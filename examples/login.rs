@@ -22,10 +22,12 @@ use authkit_axum::user_management::ListOrganizationMemberships;
 use authkit_axum::{AuthKit, AuthUser, Client};
 use authkit_emulator::{Emulator, EmulatorError, SeedUser};
 use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tracing_subscriber::EnvFilter;
 
 /// The app's port when `PORT` is not set.
@@ -96,6 +98,21 @@ pub fn app(authkit: AuthKit, store: MemoryStore) -> Router {
         .with_state(authkit.clone())
         // The session layer and the AuthLayer, as one layer.
         .layer(authkit.layer(store))
+        // No page of the app may be framed by another site (a framed page's sign-out and
+        // organization buttons could be clicked through a decoy), nor sniffed into another
+        // content type. The built-in sign-in pages set these themselves; a handler's own
+        // headers are kept.
+        .layer(security_header(
+            header::CONTENT_SECURITY_POLICY,
+            "frame-ancestors 'none'",
+        ))
+        .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+/// Sets `name: value` on every response that has no `name` header yet.
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 /// Public: sign-in links, or who is signed in.

@@ -322,14 +322,22 @@ async fn save_pending(
     Ok(())
 }
 
+/// The answer of a sign-in route whose session store failed: a `503` with `Retry-After: 1`
+/// (an outage of the store is short-lived, and nothing was lost: try again).
 pub(crate) fn store_failed(authkit: &AuthKit, err: &str) -> Response {
-    tracing::error!(error = %err, "the session store failed");
-    pages::error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Sign-in is unavailable",
-        "The session could not be saved. Try again in a moment.",
+    authkit.inner.stats.store_error();
+    tracing::warn!(error = %err, "the session store failed; answering 503");
+    let mut response = pages::error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sign-in is unavailable for a moment",
+        "The session store cannot be reached, so the sign-in could not be saved. Try again in a few seconds.",
         &authkit.sign_in_path(),
-    )
+    );
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    response
 }
 
 struct CallbackQuery {

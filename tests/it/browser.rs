@@ -18,9 +18,7 @@ use authkit_emulator::Emulator;
 use base64::Engine;
 use serde_json::{Value, json};
 
-#[path = "../../examples/login.rs"]
-#[allow(dead_code)]
-mod login;
+use crate::example as login;
 use crate::support;
 use crate::support::EmulatorExt as _;
 

@@ -343,7 +343,7 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
 /// A WorkOS outage of the refresh grant (`fault`) while every token expires: everybody is
 /// served stale, each session's refresh is tried at most once per instance during the window,
 /// and everybody is refreshed once WorkOS is back.
-async fn workos_outage<S: SessionStore + Clone>(store: S, fault: Fault) {
+pub(crate) async fn workos_outage<S: SessionStore + Clone>(store: S, fault: Fault) {
     let cluster = Cluster::start(store).await;
     let steady = cluster.all_served(1, "steady").await;
     let id = cluster.emulator.inject_fault(fault);
@@ -458,18 +458,52 @@ async fn a_signing_key_rotation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_down_for_a_while_then_back() {
     let store = FlakyStore::default();
-    let cluster = Cluster::start(store.clone()).await;
+    store_down_then_back(
+        store.clone(),
+        || store.set_down(true),
+        || store.set_down(false),
+    )
+    .await;
+}
+
+/// The store goes down (`down`) while every token expires, then comes back (`up`): while it is
+/// down every request on a session gets the documented fast 503 and nothing else, and nobody is
+/// signed out; once it is back everybody is refreshed. The store suite plays it with a real
+/// Redis killed and restarted.
+pub(crate) async fn store_down_then_back<S: SessionStore + Clone>(
+    store: S,
+    down: impl FnOnce(),
+    up: impl FnOnce(),
+) {
+    let cluster = Cluster::start(store).await;
     let steady = cluster.all_served(1, "steady").await;
-    store.set_down(true);
+    down();
     cluster.advance(PAST_EXPIRY);
-    // While it is down: the documented fast 503, nothing else, nobody signed out.
     let down = cluster.round(2).await;
     assert_eq!(
         (down.store_503, down.ok, down.signed_out, down.other.len()),
         (2 * USERS, 0, 0, 0),
         "{down:?}"
     );
-    store.set_down(false);
+    up();
+    // A real store takes a moment to be reconnected: until then, still only the fast 503.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let round = cluster.round(1).await;
+        assert_eq!(
+            (round.signed_out, round.other.len()),
+            (0, 0),
+            "while the store comes back: {round:?}"
+        );
+        if round.store_503 == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store was not used again within 5 s of its return: {round:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     cluster
         .all_refreshed(&steady.expiries, "after the store came back")
         .await;

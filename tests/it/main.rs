@@ -3,6 +3,12 @@
 
 mod support;
 
+/// The `login` example, as its users would copy it.
+#[cfg(feature = "axum")]
+#[path = "../../examples/login.rs"]
+#[allow(dead_code)]
+mod example;
+
 mod anonymous_state;
 mod authenticate;
 mod authorization_url;
@@ -13,6 +19,7 @@ mod config;
 mod cookies;
 mod email_verification;
 mod emulator_setup;
+mod example_app;
 mod faults;
 mod hosted_page;
 mod invitations;

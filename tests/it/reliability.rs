@@ -383,3 +383,57 @@ async fn health_reports_the_keys_and_counters() {
     let response = axum::response::IntoResponse::into_response(health);
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn while_the_store_is_down_the_sign_in_routes_answer_503_with_retry_after() {
+    let (emulator, authkit, server, store) = app_on_flaky_store().await;
+    let fresh = TestServer::builder()
+        .mock_transport()
+        .build(router_with_extra(&authkit, store.clone(), Router::new()))
+        .unwrap();
+    // A sign-in started before the outage, finished during it.
+    let login = fresh.get("/auth/login").await;
+    login.assert_status(StatusCode::SEE_OTHER);
+    let pending = login.cookie(authkit_axum::SESSION_COOKIE);
+    let callback = emulator.approve_sign_in(&location(&login), ADA).unwrap();
+
+    store.set_down(true);
+    let unavailable = |response: &axum_test::TestResponse, what: &str| {
+        assert_eq!(
+            response.status_code(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{what}: {}",
+            response.text()
+        );
+        assert_eq!(response.header("retry-after"), "1", "{what}");
+        assert!(
+            response.text().contains("session store"),
+            "{what}: {}",
+            response.text()
+        );
+    };
+    unavailable(&fresh.get("/auth/login").await, "a new sign-in");
+    unavailable(&fresh.get("/auth/signup").await, "a new sign-up");
+    let finish = fresh
+        .get(&format!(
+            "{}?{}",
+            callback.path(),
+            callback.query().unwrap()
+        ))
+        .add_cookie(pending)
+        .await;
+    unavailable(&finish, "the callback");
+    let logout = server
+        .post("/auth/logout")
+        .add_header("origin", "http://localhost:3000")
+        .await;
+    unavailable(&logout, "a sign-out");
+
+    // Back up: the signed-in user still is, and a new sign-in works.
+    store.set_down(false);
+    server.get("/").await.assert_text(format!("hello {ADA}"));
+    fresh
+        .get("/auth/login")
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+}

@@ -6,8 +6,9 @@
 //! - [`refresh`]: refresh races across machines sign nobody out.
 //! - [`limits`]: the step-up attempt limit across machines, and anonymous sign-ins that
 //!   expire within ten minutes.
-//! - [`memory`], [`redis`], [`postgres`]: the suite instantiated for each store, and the
-//!   tests of each store's own faults (Redis restarts and pauses).
+//! - [`memory`], [`redis`], [`postgres`]: the suite instantiated for each store, the tests of
+//!   each store's own faults (Redis restarts and pauses, PostgreSQL cut off), and the fault
+//!   suite's (`faults`) WorkOS outage and store outage played on that store.
 //!
 //! A scenario is an `async fn(&impl Backend)` in a module here (one module per concern:
 //! step-up attempt limits across machines, bounded anonymous state, the fault suite's store

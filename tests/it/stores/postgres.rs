@@ -140,3 +140,34 @@ fn the_builders_debug_hides_the_url() {
     let builder = PostgresStore::builder("postgres://app:hunter2@127.0.0.1:1/app");
     assert!(!format!("{builder:?}").contains("hunter2"), "{builder:?}");
 }
+
+/// The fault suite's WorkOS outage, on PostgreSQL: two instances through a window of WorkOS
+/// answering 503 to refreshes while every token expires; nobody is signed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(ci),
+    ignore = "needs PostgreSQL at DATABASE_URL (default postgres://authkit:authkit@127.0.0.1:5432/authkit_test); run with --include-ignored"
+)]
+async fn the_fault_suite_workos_outage_on_postgres() {
+    let backend = Postgres::new().await;
+    let fault = authkit_emulator::Fault::new("/user_management/authenticate")
+        .grant_type("refresh_token")
+        .status(503);
+    crate::faults::workos_outage(backend.instance().await, fault).await;
+}
+
+/// The fault suite's store outage with PostgreSQL cut off (connections dropped, new ones
+/// refused) while every token expires, then reachable again: the documented fast 503 while it
+/// is away, nobody signed out, everybody refreshed once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(ci),
+    ignore = "needs PostgreSQL at DATABASE_URL (default postgres://authkit:authkit@127.0.0.1:5432/authkit_test); run with --include-ignored"
+)]
+async fn the_fault_suite_postgres_cut_off_and_back() {
+    let backend = Postgres::new().await;
+    let link = Link::start(backend.addr()).await;
+    let backend = backend.through(link.addr());
+    crate::faults::store_down_then_back(backend.instance().await, || link.cut(), || link.restore())
+        .await;
+}

@@ -214,3 +214,38 @@ async fn a_bad_url_or_pool_size_is_a_configuration_error_and_debug_hides_the_pas
     let store = builder.connect_lazy().unwrap();
     assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
 }
+
+/// The fault suite's WorkOS outage, on Redis: two instances through a window of WorkOS
+/// answering 503 to refreshes while every token expires; nobody is signed out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(ci),
+    ignore = "needs Redis at REDIS_URL (default redis://127.0.0.1:6379); run with --include-ignored"
+)]
+async fn the_fault_suite_workos_outage_on_redis() {
+    use crate::support::stores::Backend as _;
+    let fault = authkit_emulator::Fault::new("/user_management/authenticate")
+        .grant_type("refresh_token")
+        .status(503);
+    crate::faults::workos_outage(Redis::new().await.instance().await, fault).await;
+}
+
+/// The fault suite's store outage with a real Redis killed while every token expires and
+/// restarted on the same port: the documented fast 503 while it is down, nobody signed out, and
+/// everybody refreshed once it is back, through the same `RedisStore`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(ci),
+    ignore = "needs redis-server on the PATH; run with --include-ignored"
+)]
+async fn the_fault_suite_redis_killed_and_restarted() {
+    let server = std::sync::Mutex::new(RedisServer::start(true));
+    let url = server.lock().unwrap().url();
+    let store = RedisStore::builder(&url).connect().await.unwrap();
+    crate::faults::store_down_then_back(
+        store,
+        || server.lock().unwrap().kill(),
+        || server.lock().unwrap().restart(),
+    )
+    .await;
+}

@@ -12,7 +12,8 @@
 use std::error::Error;
 
 use authkit_axum::user_management::AuthenticateWithPassword;
-use authkit_axum::{AuthKit, AuthLayer, AuthSource, AuthUser, Client, Unauthenticated};
+use authkit_axum::web::{AuthLayer, AuthSource, Unauthenticated};
+use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser, Client};
 use authkit_emulator::{Emulator, SeedUser};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -63,7 +64,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
     let (builder, _emulator) = if uses_workos {
         tracing::info!("verifying access tokens issued by WorkOS (WORKOS_API_KEY is set)");
-        (AuthKit::from_env()?, None)
+        (AuthKitBuilder::from_env()?, None)
     } else {
         let emulator = Emulator::builder()
             .port(port_from_env("EMULATOR_PORT", DEFAULT_EMULATOR_PORT)?)

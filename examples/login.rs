@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use authkit_axum::stores::MemoryStore;
 use authkit_axum::tower_sessions::ExpiredDeletion;
 use authkit_axum::user_management::ListOrganizationMemberships;
-use authkit_axum::{AuthKit, AuthUser, Client};
+use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser, Client};
 use authkit_emulator::{Emulator, EmulatorError, SeedUser};
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -311,7 +311,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
     // Keep the emulator alive as long as the app.
     let (authkit, _emulator) = if uses_workos {
-        let authkit = AuthKit::from_env()?.after_sign_in("/account").build()?;
+        let authkit = AuthKitBuilder::from_env()?
+            .after_sign_in("/account")
+            .build()?;
         tracing::info!(
             base_url = %authkit.client().base_url(),
             redirect_uri = %authkit.redirect_uri(),

@@ -6,9 +6,11 @@
 //! - [`Client`]: a typed, async client for every WorkOS User Management operation, with
 //!   retries, idempotency keys, typed errors (authentication step-ups included) and pagination
 //!   as pages or a `Stream`. See [`user_management`].
-//! - `AuthKit`, `AuthLayer`, `AuthUser` (feature `axum`): sign-in routes, a tower layer
-//!   that authenticates each request from its session (refreshing tokens before they expire)
-//!   or its bearer token, and extractors for handlers.
+//! - `AuthKit`, `AuthUser` (feature `axum`): sign-in routes, a tower layer that authenticates
+//!   each request from its session (refreshing tokens before they expire) or its bearer token,
+//!   and extractors for handlers; the rest of the integration is in `web`, the framework-free
+//!   session core (clock, token claims, counters) in `session`, session stores in `stores`.
+//! - [`error`]: the API's errors and the authentication step-ups.
 //! - [`testing`]: helpers for your tests: a signed-in session cookie without a browser, and
 //!   (feature `testing`) a [`Client`] pointed at the [`authkit-emulator`](https://docs.rs/authkit-emulator),
 //!   a local WorkOS with a hosted sign-in page, an outbox for emails, RS256 tokens and faults.
@@ -67,15 +69,36 @@ pub mod user_management;
 #[cfg(any(feature = "axum", feature = "testing"))]
 pub mod testing;
 
-pub use client::{
-    ApiError, Client, ClientBuilder, ConfigError, DEFAULT_BASE_URL, EmailVerificationRequired,
-    Error, FieldError, ListMetadata, MfaChallenge, MfaEnrollment, Order,
-    OrganizationAuthenticationMethodsRequired, OrganizationSelectionRequired, Page, PageParams,
-    Result, SsoRequired,
-};
+pub use client::{Client, ClientBuilder, ConfigError, Error, Result};
 pub use secret::SecretString;
 
 #[cfg(feature = "axum")]
-pub use crate::axum::*;
+pub use crate::axum::{AuthKit, AuthKitBuilder, AuthUser};
 #[cfg(feature = "axum")]
 pub use tower_sessions;
+
+/// The errors of WorkOS API calls: [`ApiError`](error::ApiError) (the API's answer, with its
+/// code and field errors) and the authentication step-ups a sign-in can answer with, which
+/// [`Error`] carries ([`Error::EmailVerificationRequired`] and the others).
+pub mod error {
+    pub use crate::client::{
+        ApiError, EmailVerificationRequired, FieldError, MfaChallenge, MfaEnrollment,
+        OrganizationAuthenticationMethodsRequired, OrganizationSelectionRequired, SsoRequired,
+    };
+}
+
+/// What the Axum integration is made of, beyond [`AuthKit`], [`AuthUser`] and the builder:
+/// the [`AuthLayer`](web::AuthLayer) (which [`AuthKit::layer`] combines with the session
+/// layer), what the extractor answers when nobody is signed in
+/// ([`Unauthenticated`](web::Unauthenticated), [`AuthRejection`](web::AuthRejection)), where
+/// a user came from ([`AuthSource`](web::AuthSource)), sign-in failures
+/// ([`CallbackError`](web::CallbackError)), the readiness answer ([`Health`](web::Health)) and
+/// the session cookie's default names.
+#[cfg(feature = "axum")]
+pub mod web {
+    pub use crate::axum::{
+        AuthLayer, AuthRejection, AuthService, AuthSource, CallbackError, CrossSiteRequest, Health,
+        JwksHealth, RefreshHealth, SECURE_SESSION_COOKIE, SESSION_COOKIE, StoreHealth,
+        Unauthenticated,
+    };
+}

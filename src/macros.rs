@@ -88,7 +88,7 @@ macro_rules! page_setters {
             }
 
             /// Sort order by creation time.
-            pub fn order(mut self, order: $crate::Order) -> Self {
+            pub fn order(mut self, order: $crate::user_management::Order) -> Self {
                 self.page.order = Some(order);
                 self
             }

@@ -15,7 +15,8 @@
 //! use authkit_emulator::Emulator;
 //! use authkit_axum::tower_sessions::MemoryStore;
 //! use authkit_axum::user_management::{AuthenticateWithPassword, CreateUser};
-//! use authkit_axum::{AuthKit, AuthLayer, AuthUser, testing};
+//! use authkit_axum::{AuthKit, AuthUser, testing};
+//! use authkit_axum::web::AuthLayer;
 //! use axum::{Router, body::Body, http::Request, routing::get};
 //! use tower::ServiceExt;
 //!
@@ -74,11 +75,17 @@ use crate::axum::SESSION_INACTIVITY;
 #[cfg(feature = "axum")]
 use crate::axum::config::AuthKit;
 #[cfg(feature = "axum")]
-use crate::axum::session::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession, new_revision};
+use crate::axum::session::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, new_revision};
 #[cfg(feature = "axum")]
 use crate::session::verifier::TokenError;
 #[cfg(feature = "axum")]
 use crate::user_management::AuthenticateResponse;
+
+/// A signed-in session as the callback stores it (user, organization, tokens), for tests that
+/// sign in without a browser ([`auth_session`], [`signed_in_session`]) or read what a store
+/// holds ([`stored_session`]). How it is laid out in the session record is private.
+#[cfg(feature = "axum")]
+pub use crate::axum::session::AuthSession;
 
 /// A [`Client`](crate::Client) for `emulator`: its base URL, API key and client id, with
 /// retries kept short so tests of faults run fast.
@@ -153,4 +160,46 @@ pub async fn signed_in_session(
     // `create` may change the id on a collision: read it afterwards.
     store.create(&mut record).await?;
     Ok(format!("{}={}", authkit.session_cookie_name(), record.id))
+}
+
+/// The signed-in session stored in `store` under the session id `session_id` (a session
+/// cookie's value), or `None` when that record holds none (signed out, never signed in, or no
+/// such record).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use authkit_axum::stores::MemoryStore;
+///
+/// let store = MemoryStore::default();
+/// let none = authkit_axum::testing::stored_session(&store, "not-a-session-id").await?;
+/// assert!(none.is_none());
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "axum")]
+pub async fn stored_session(
+    store: &impl SessionStore,
+    session_id: &str,
+) -> Result<Option<AuthSession>, session_store::Error> {
+    use std::str::FromStr as _;
+
+    let Ok(id) = Id::from_str(session_id) else {
+        return Ok(None);
+    };
+    let Some(record) = store.load(&id).await? else {
+        return Ok(None);
+    };
+    if !record.data.contains_key(AUTH_SESSION_KEY) {
+        return Ok(None);
+    }
+    let Some(text) = record
+        .data
+        .get(AUTH_SESSION_DATA_KEY)
+        .and_then(|v| v.as_str())
+    else {
+        return Ok(None);
+    };
+    crate::axum::session::decode(text)
+        .map(Some)
+        .map_err(|e| session_store::Error::Decode(e.to_string()))
 }

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use url::Url;
 
 use super::refresh::Refresher;
@@ -30,17 +30,15 @@ pub enum Unauthenticated {
     Json,
 }
 
-/// A boxed future, for hooks.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A boxed future, for the stored hooks.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
-/// Runs after a successful sign-in, before the session is stored: save the user, check an
-/// allow-list, ... Returning `Err(message)` refuses the sign-in with that message.
-pub type SignInHook = Arc<
-    dyn for<'a> Fn(&'a AuthenticateResponse) -> BoxFuture<'a, Result<(), String>> + Send + Sync,
->;
+/// The stored `on_sign_in` hook: `Err` is the response that refuses the sign-in.
+pub(crate) type SignInHook =
+    Arc<dyn Fn(AuthenticateResponse) -> BoxFuture<Result<(), Response>> + Send + Sync>;
 
-/// Renders a sign-in failure (WorkOS `error` parameter, bad state, failed code exchange).
-pub type CallbackErrorHook = Arc<dyn Fn(&super::CallbackError) -> Response + Send + Sync>;
+/// The stored `on_callback_error` hook.
+pub(crate) type CallbackErrorHook = Arc<dyn Fn(&super::CallbackError) -> Response + Send + Sync>;
 
 /// The AuthKit integration's configuration. Cheap to clone.
 ///
@@ -65,6 +63,7 @@ pub(crate) struct Inner {
     pub client: Client,
     pub redirect_uri: Url,
     pub session_cookie: String,
+    pub origins: super::csrf::Origins,
     pub prefix: String,
     pub after_sign_in: String,
     pub after_sign_out: Option<String>,
@@ -111,6 +110,7 @@ impl AuthKit {
             client,
             redirect_uri: redirect_uri.into(),
             session_cookie: None,
+            trusted_origins: Vec::new(),
             prefix: "/auth".to_owned(),
             after_sign_in: "/".to_owned(),
             after_sign_out: None,
@@ -126,23 +126,25 @@ impl AuthKit {
         }
     }
 
-    /// Configures AuthKit from the environment: `WORKOS_API_KEY`, `WORKOS_CLIENT_ID`,
-    /// `WORKOS_REDIRECT_URI` and the optional `WORKOS_BASE_URL`.
+    /// AuthKit configured from the environment, with the default settings:
+    /// `WORKOS_API_KEY`, `WORKOS_CLIENT_ID`, `WORKOS_REDIRECT_URI` and the optional
+    /// `WORKOS_BASE_URL`. To change settings as well, start from
+    /// [`AuthKitBuilder::from_env`].
     ///
     /// ```
-    /// # unsafe { std::env::remove_var("WORKOS_REDIRECT_URI"); }
     /// # unsafe { std::env::set_var("WORKOS_API_KEY", "sk_test_1"); }
     /// # unsafe { std::env::set_var("WORKOS_CLIENT_ID", "client_1"); }
+    /// # unsafe { std::env::set_var("WORKOS_REDIRECT_URI", "http://localhost:3000/auth/callback"); }
+    /// let authkit = authkit_axum::AuthKit::from_env()?;
+    /// assert_eq!(authkit.redirect_uri().as_str(), "http://localhost:3000/auth/callback");
+    ///
+    /// # unsafe { std::env::remove_var("WORKOS_REDIRECT_URI"); }
     /// let err = authkit_axum::AuthKit::from_env().unwrap_err();
     /// assert!(err.to_string().contains("WORKOS_REDIRECT_URI"));
+    /// # Ok::<(), authkit_axum::ConfigError>(())
     /// ```
-    pub fn from_env() -> Result<AuthKitBuilder, ConfigError> {
-        let client = Client::from_env()?;
-        let redirect_uri = std::env::var("WORKOS_REDIRECT_URI")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .ok_or(ConfigError::MissingEnv("WORKOS_REDIRECT_URI"))?;
-        Ok(AuthKit::builder(client, redirect_uri.trim()))
+    pub fn from_env() -> Result<AuthKit, ConfigError> {
+        AuthKitBuilder::from_env()?.build()
     }
 
     /// The client.
@@ -206,6 +208,36 @@ impl AuthKit {
         &self.inner.session_cookie
     }
 
+    /// The CSRF guard the sign-in routes use, for your own state-changing routes: `Ok` when the
+    /// request comes from the app's origin or a [trusted](AuthKitBuilder::trusted_origin) one
+    /// (by `Origin`, else `Sec-Fetch-Site`; a request with neither is not a browser's and
+    /// passes), else `Err` with the refusal, which answers `403` (JSON for API calls).
+    ///
+    /// ```
+    /// use authkit_axum::{AuthKit, AuthUser};
+    /// use axum::extract::State;
+    /// use axum::http::HeaderMap;
+    /// use axum::response::{IntoResponse, Response};
+    ///
+    /// async fn delete_account(State(authkit): State<AuthKit>, headers: HeaderMap, user: AuthUser) -> Response {
+    ///     if let Err(refused) = authkit.check_origin(&headers) {
+    ///         return refused.into_response();
+    ///     }
+    ///     format!("deleting {}", user.email).into_response()
+    /// }
+    /// # let client = authkit_axum::Client::builder().api_key("sk_test_1").client_id("client_1").build().unwrap();
+    /// # let authkit = AuthKit::builder(client, "https://app.example.com/auth/callback").build().unwrap();
+    /// # let mut headers = HeaderMap::new();
+    /// # headers.insert("origin", "https://evil.example".parse().unwrap());
+    /// # assert_eq!(authkit.check_origin(&headers).unwrap_err().into_response().status(), 403);
+    /// ```
+    pub fn check_origin(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<(), super::csrf::CrossSiteRequest> {
+        super::router::same_origin(self, headers)
+    }
+
     /// The origin of the app, from the callback URL (e.g. `https://app.example.com`).
     pub(crate) fn origin(&self) -> String {
         self.inner.redirect_uri.origin().ascii_serialization()
@@ -228,6 +260,7 @@ pub struct AuthKitBuilder {
     client: Client,
     redirect_uri: String,
     session_cookie: Option<String>,
+    trusted_origins: Vec<String>,
     prefix: String,
     after_sign_in: String,
     after_sign_out: Option<String>,
@@ -253,6 +286,28 @@ impl fmt::Debug for AuthKitBuilder {
 }
 
 impl AuthKitBuilder {
+    /// A builder configured from the environment (`WORKOS_API_KEY`, `WORKOS_CLIENT_ID`,
+    /// `WORKOS_REDIRECT_URI`, the optional `WORKOS_BASE_URL`), to change more settings before
+    /// [`build`](Self::build).
+    ///
+    /// ```
+    /// # unsafe { std::env::set_var("WORKOS_API_KEY", "sk_test_1"); }
+    /// # unsafe { std::env::set_var("WORKOS_CLIENT_ID", "client_1"); }
+    /// # unsafe { std::env::set_var("WORKOS_REDIRECT_URI", "http://localhost:3000/auth/callback"); }
+    /// let authkit = authkit_axum::AuthKitBuilder::from_env()?
+    ///     .after_sign_in("/account")
+    ///     .build()?;
+    /// # Ok::<(), authkit_axum::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<AuthKitBuilder, ConfigError> {
+        let client = Client::from_env()?;
+        let redirect_uri = std::env::var("WORKOS_REDIRECT_URI")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::MissingEnv("WORKOS_REDIRECT_URI"))?;
+        Ok(AuthKit::builder(client, redirect_uri.trim()))
+    }
+
     /// Where the routes are mounted (default `/auth`). The router's own paths include it, so
     /// merge the router rather than nesting it.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -270,6 +325,24 @@ impl AuthKitBuilder {
     /// cookie tokens (letters, digits and `!#$%&'*+-.^_`|~`).
     pub fn session_cookie_name(mut self, name: impl Into<String>) -> Self {
         self.session_cookie = Some(name.into());
+        self
+    }
+
+    /// Another origin state-changing requests (sign-out, the organization switch, the step-up
+    /// forms, and your routes guarded with [`AuthKit::check_origin`]) may come from, besides
+    /// the callback URL's: another host the app is served on, or the public origin when a
+    /// proxy in front of the app serves it under another name. Repeatable. An origin is
+    /// `scheme://host[:port]`; anything more is refused at [`build`](Self::build).
+    ///
+    /// ```
+    /// # let client = authkit_axum::Client::builder().api_key("sk_test_1").client_id("client_1").build()?;
+    /// let authkit = authkit_axum::AuthKit::builder(client, "https://app.example.com/auth/callback")
+    ///     .trusted_origin("https://www.example.com")
+    ///     .build()?;
+    /// # Ok::<(), authkit_axum::ConfigError>(())
+    /// ```
+    pub fn trusted_origin(mut self, origin: impl Into<String>) -> Self {
+        self.trusted_origins.push(origin.into());
         self
     }
 
@@ -353,32 +426,68 @@ impl AuthKitBuilder {
         self
     }
 
-    /// Runs after every successful sign-in, before the session is stored.
+    /// Runs after every successful sign-in (the code exchange and any step-ups done, the access
+    /// token verified), before the session is stored: save the user, check an allow-list, ...
+    /// A plain async closure that gets the [`AuthenticateResponse`] (user, organization,
+    /// tokens); `Ok(())` lets the sign-in finish, `Err(response)` refuses it and answers
+    /// `response` (any [`IntoResponse`]: a page, a redirect, a status and a message) with no
+    /// session stored.
     ///
     /// ```
-    /// # fn f(builder: authkit_axum::AuthKitBuilder) -> authkit_axum::AuthKitBuilder {
-    /// builder.on_sign_in(|auth| Box::pin(async move {
-    ///     if auth.user.email.ends_with("@example.com") { Ok(()) } else { Err("not invited".into()) }
-    /// }))
-    /// # }
+    /// use authkit_axum::AuthKitBuilder;
+    /// use authkit_axum::user_management::AuthenticateResponse;
+    /// use axum::http::StatusCode;
+    /// use axum::response::Redirect;
+    ///
+    /// fn only_our_staff(builder: AuthKitBuilder) -> AuthKitBuilder {
+    ///     builder.on_sign_in(|auth: AuthenticateResponse| async move {
+    ///         if auth.user.email.ends_with("@example.com") {
+    ///             Ok(())
+    ///         } else {
+    ///             Err((StatusCode::FORBIDDEN, "This app is for Example staff only."))
+    ///         }
+    ///     })
+    /// }
+    ///
+    /// fn invited_only(builder: AuthKitBuilder) -> AuthKitBuilder {
+    ///     builder.on_sign_in(|auth: AuthenticateResponse| async move {
+    ///         let invited = auth.user.email_verified; // look the user up in your database
+    ///         if invited { Ok(()) } else { Err(Redirect::to("/not-invited")) }
+    ///     })
+    /// }
+    /// # let client = authkit_axum::Client::builder().api_key("sk_test_1").client_id("client_1").build().unwrap();
+    /// # invited_only(only_our_staff(authkit_axum::AuthKit::builder(client, "http://localhost:3000/auth/callback"))).build().unwrap();
     /// ```
-    pub fn on_sign_in<F>(mut self, hook: F) -> Self
+    pub fn on_sign_in<F, Fut, R>(mut self, hook: F) -> Self
     where
-        F: for<'a> Fn(&'a AuthenticateResponse) -> BoxFuture<'a, Result<(), String>>
-            + Send
-            + Sync
-            + 'static,
+        F: Fn(AuthenticateResponse) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), R>> + Send + 'static,
+        R: IntoResponse,
     {
-        self.on_sign_in = Some(Arc::new(hook));
+        self.on_sign_in = Some(Arc::new(move |auth| {
+            let refused = hook(auth);
+            Box::pin(async move { refused.await.map_err(IntoResponse::into_response) })
+        }));
         self
     }
 
-    /// Renders callback errors instead of the built-in error page.
-    pub fn on_callback_error<F>(mut self, hook: F) -> Self
+    /// Renders callback errors (WorkOS `error` parameter, bad state, failed code exchange)
+    /// instead of the built-in error page: any [`IntoResponse`].
+    ///
+    /// ```
+    /// use authkit_axum::web::CallbackError;
+    /// # fn f(builder: authkit_axum::AuthKitBuilder) -> authkit_axum::AuthKitBuilder {
+    /// builder.on_callback_error(|err: &CallbackError| {
+    ///     (err.status(), format!("Sign-in failed: {err}. Try again from the home page."))
+    /// })
+    /// # }
+    /// ```
+    pub fn on_callback_error<F, R>(mut self, hook: F) -> Self
     where
-        F: Fn(&super::CallbackError) -> Response + Send + Sync + 'static,
+        F: Fn(&super::CallbackError) -> R + Send + Sync + 'static,
+        R: IntoResponse,
     {
-        self.on_callback_error = Some(Arc::new(hook));
+        self.on_callback_error = Some(Arc::new(move |err| hook(err).into_response()));
         self
     }
 
@@ -419,6 +528,7 @@ impl AuthKitBuilder {
             None if secure => super::SECURE_SESSION_COOKIE.to_owned(),
             None => super::SESSION_COOKIE.to_owned(),
         };
+        let origins = super::csrf::Origins::new(&redirect_uri, self.trusted_origins)?;
         let stats = Arc::new(Stats::default());
         let verifier = TokenVerifier::new(self.client.clone(), self.clock.clone(), stats.clone());
         let authkit = AuthKit {
@@ -426,6 +536,7 @@ impl AuthKitBuilder {
                 client: self.client,
                 redirect_uri,
                 session_cookie,
+                origins,
                 prefix,
                 after_sign_in: self.after_sign_in,
                 after_sign_out: self.after_sign_out,

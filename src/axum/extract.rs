@@ -109,7 +109,8 @@ impl AuthUser {
     /// Requires a permission: `Err` is a `403` rejection naming it.
     ///
     /// ```
-    /// use authkit_axum::{AuthRejection, AuthUser};
+    /// use authkit_axum::AuthUser;
+    /// use authkit_axum::web::AuthRejection;
     ///
     /// async fn delete_widget(user: AuthUser) -> Result<&'static str, AuthRejection> {
     ///     user.require_permission("widgets:manage")?;

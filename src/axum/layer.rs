@@ -24,7 +24,8 @@ use crate::user_management::{Impersonator, User};
 ///
 /// ```
 /// use axum::{Router, routing::get};
-/// use authkit_axum::{AuthKit, AuthLayer, AuthUser, Client};
+/// use authkit_axum::{AuthKit, AuthUser, Client};
+/// use authkit_axum::web::AuthLayer;
 ///
 /// # fn app(authkit: AuthKit) -> Router {
 /// async fn account(user: AuthUser) -> String {
@@ -44,8 +45,8 @@ use crate::user_management::{Impersonator, User};
 /// expired-and-unrefreshable session is simply anonymous: handlers decide with the
 /// [`AuthUser`] extractor (required) or `Option<AuthUser>`.
 ///
-/// Per request it reads one number from the session, the session's revision (under
-/// [`AUTH_SESSION_KEY`](super::AUTH_SESSION_KEY)), and compares the stored access token's
+/// Per request it reads one number from the session, the session's revision, and compares the
+/// stored access token's
 /// expiry: tokens are verified when they are stored, and each revision is decoded once per
 /// process.
 ///
@@ -84,7 +85,8 @@ impl AuthLayer {
     ///
     /// ```
     /// use axum::{Router, routing::get};
-    /// use authkit_axum::{AuthKit, AuthLayer, AuthUser};
+    /// use authkit_axum::{AuthKit, AuthUser};
+    /// use authkit_axum::web::AuthLayer;
     ///
     /// # fn api(authkit: AuthKit) -> Router {
     /// async fn me(user: AuthUser) -> String {
@@ -427,7 +429,11 @@ impl AuthUser {
         }
     }
 
-    fn from_bearer(user: Arc<User>, claims: Arc<super::AccessTokenClaims>, token: &str) -> Self {
+    fn from_bearer(
+        user: Arc<User>,
+        claims: Arc<crate::session::AccessTokenClaims>,
+        token: &str,
+    ) -> Self {
         AuthUser {
             organization_id: claims.org_id.clone(),
             // Impersonation comes from the signed token alone.

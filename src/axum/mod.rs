@@ -3,6 +3,7 @@
 //! [`AuthUser`] extractor.
 
 pub(crate) mod config;
+pub(crate) mod csrf;
 pub(crate) mod extract;
 pub(crate) mod health;
 pub(crate) mod layer;
@@ -14,42 +15,14 @@ pub(crate) mod router;
 pub(crate) mod session;
 pub(crate) mod stepup;
 
-pub use crate::session::claims::{AccessTokenClaims, Actor};
-pub use crate::session::verifier::TokenError;
-pub use config::{
-    AuthKit, AuthKitBuilder, BoxFuture, CallbackErrorHook, SignInHook, Unauthenticated,
-};
+pub use config::{AuthKit, AuthKitBuilder, Unauthenticated};
+pub use csrf::CrossSiteRequest;
 pub use extract::{AuthRejection, AuthSource, AuthUser};
 pub use health::{Health, JwksHealth, RefreshHealth, StoreHealth};
 pub use layer::{AuthLayer, AuthService};
 pub use router::CallbackError;
-pub use session::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession};
 
 pub(crate) use layer::UserCache;
-
-/// The Redis session store crate for tower-sessions (feature `redis`). Prefer
-/// [`stores::redis::RedisStore`](crate::stores::redis::RedisStore), which sets it up to
-/// reconnect and fail fast:
-///
-/// ```no_run
-/// # async fn f(authkit: authkit_axum::AuthKit) -> Result<(), Box<dyn std::error::Error>> {
-/// let store = authkit_axum::stores::redis::RedisStore::connect("redis://127.0.0.1:6379").await?;
-/// let layer = authkit.layer(store);
-/// # Ok(()) }
-/// ```
-///
-/// Building its `RedisStore` on a fred client of your own, give the client a
-/// `ReconnectPolicy`, connection and command timeouts, and send the store's commands with
-/// `Options { fail_fast: true, .. }`: a client made with `Client::new(config, None, None, None)`
-/// never reconnects after Redis restarts, and every request then hangs.
-#[cfg(feature = "redis")]
-pub use tower_sessions_redis_store;
-
-/// The SQLx session store crate for tower-sessions (feature `postgres`). Prefer
-/// [`stores::postgres::PostgresStore`](crate::stores::postgres::PostgresStore), which
-/// bounds every operation, migrates and deletes expired sessions.
-#[cfg(feature = "postgres")]
-pub use tower_sessions_sqlx_store;
 
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
@@ -168,7 +141,7 @@ impl AuthKit {
     /// }
     /// # }
     /// ```
-    pub async fn warm_up(&self) -> Result<(), TokenError> {
+    pub async fn warm_up(&self) -> Result<(), crate::session::TokenError> {
         self.inner.verifier.warm_up().await
     }
 }

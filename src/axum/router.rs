@@ -49,8 +49,6 @@ pub enum CallbackError {
     Exchange(crate::Error),
     /// WorkOS's access token did not verify.
     Token(TokenError),
-    /// The app's `on_sign_in` hook refused the sign-in.
-    Refused(String),
     /// The session store failed.
     Session(String),
 }
@@ -73,7 +71,6 @@ impl std::fmt::Display for CallbackError {
             }
             CallbackError::Exchange(e) => write!(f, "the sign-in could not be completed: {e}"),
             CallbackError::Token(e) => write!(f, "the access token from WorkOS was refused: {e}"),
-            CallbackError::Refused(reason) => write!(f, "sign-in refused: {reason}"),
             CallbackError::Session(e) => write!(f, "the session could not be saved: {e}"),
         }
     }
@@ -88,7 +85,6 @@ impl CallbackError {
             CallbackError::Exchange(e) if e.is_transient() => StatusCode::BAD_GATEWAY,
             CallbackError::Token(TokenError::JwksUnavailable(_)) => StatusCode::BAD_GATEWAY,
             CallbackError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            CallbackError::Refused(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -540,8 +536,12 @@ pub(crate) async fn finish_sign_in(
         .verify(auth.access_token.expose_secret())
         .await
         .map_err(CallbackError::Token)?;
-    if let Some(hook) = &authkit.inner.on_sign_in {
-        hook(&auth).await.map_err(CallbackError::Refused)?;
+    if let Some(hook) = &authkit.inner.on_sign_in
+        && let Err(refusal) = hook(auth.clone()).await
+    {
+        tracing::info!(user = %auth.user.id, status = refusal.status().as_u16(), "the app's on_sign_in hook refused the sign-in");
+        let _ = session.remove_value(STEP_UP_KEY).await;
+        return Ok(refusal);
     }
     let user_id = auth.user.id.clone();
     let signed_in = AuthSession::new(auth, claims);
@@ -559,30 +559,21 @@ pub(crate) async fn finish_sign_in(
     Ok(Redirect::to(&target).into_response())
 }
 
-/// Whether a state-changing request comes from our own pages (`Origin`, else `Sec-Fetch-Site`).
-pub(crate) fn same_origin(authkit: &AuthKit, headers: &HeaderMap) -> bool {
-    // A present Origin decides, even when it is not readable text (then it is not ours).
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        return origin.as_bytes() == authkit.origin().as_bytes();
+/// The CSRF guard of every state-changing route: `Err` is the 403 to answer.
+pub(crate) fn same_origin(
+    authkit: &AuthKit,
+    headers: &HeaderMap,
+) -> Result<(), super::csrf::CrossSiteRequest> {
+    if authkit.inner.origins.allows(headers) {
+        Ok(())
+    } else {
+        Err(super::csrf::CrossSiteRequest::new(headers))
     }
-    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        Some(site) => site == "same-origin" || site == "none",
-        // Neither header: not a browser's cross-site form post.
-        None => true,
-    }
-}
-
-fn cross_site() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "This form must be submitted from this site (cross-site request refused).",
-    )
-        .into_response()
 }
 
 async fn logout(State(authkit): State<AuthKit>, session: Session, headers: HeaderMap) -> Response {
-    if !same_origin(&authkit, &headers) {
-        return cross_site();
+    if let Err(refused) = same_origin(&authkit, &headers) {
+        return refused.into_response();
     }
     let current = match session::load(&session).await {
         Ok(current) => current,
@@ -640,8 +631,8 @@ async fn switch_organization(
     headers: HeaderMap,
     Form(form): Form<SwitchForm>,
 ) -> Response {
-    if !same_origin(&authkit, &headers) {
-        return cross_site();
+    if let Err(refused) = same_origin(&authkit, &headers) {
+        return refused.into_response();
     }
     let back = return_to::sanitize(form.return_to.as_deref())
         .unwrap_or_else(|| authkit.inner.after_sign_in.clone());

@@ -18,10 +18,10 @@ use crate::user_management::{AuthenticateResponse, AuthenticationMethod, Imperso
 /// The session key of the signed-in session's revision: a number, replaced whenever the
 /// session is stored, and read on every request. The [`AuthSession`] itself is under
 /// [`AUTH_SESSION_DATA_KEY`]; signing out removes both.
-pub const AUTH_SESSION_KEY: &str = "authkit.session";
+pub(crate) const AUTH_SESSION_KEY: &str = "authkit.session";
 /// The session key of the signed-in [`AuthSession`], as JSON text (read when its revision
 /// under [`AUTH_SESSION_KEY`] is one this process has not decoded yet).
-pub const AUTH_SESSION_DATA_KEY: &str = "authkit.session.data";
+pub(crate) const AUTH_SESSION_DATA_KEY: &str = "authkit.session.data";
 /// The session key of the pending sign-ins.
 pub(crate) const PENDING_KEY: &str = "authkit.pending";
 /// The session key of a sign-in stopped at a step-up (email code, TOTP, organization choice).
@@ -31,8 +31,9 @@ pub(crate) const STEP_UP_KEY: &str = "authkit.step_up";
 ///
 /// The tokens come from WorkOS over the back channel and are verified (RS256, JWKS) when they
 /// are stored, at sign-in and at every refresh; per request only `expires_at` is compared.
-/// It is stored as JSON text under [`AUTH_SESSION_DATA_KEY`], beside a revision under
-/// [`AUTH_SESSION_KEY`] that changes at every store.
+/// It is stored as JSON text beside a revision that changes at every store; the layout of
+/// the session record is private (read it with
+/// [`testing::stored_session`](crate::testing::stored_session)).
 #[derive(Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AuthSession {
@@ -200,6 +201,11 @@ pub(crate) enum StepUpKind {
 /// The stored form of an [`AuthSession`]: its JSON as one string.
 pub(crate) fn encode(auth: &AuthSession) -> Result<String, serde_json::Error> {
     serde_json::to_string(auth)
+}
+
+/// An [`AuthSession`] from its stored form.
+pub(crate) fn decode(text: &str) -> Result<AuthSession, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 /// A new revision for a stored session (random, so that revisions written by several machines

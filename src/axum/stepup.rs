@@ -306,8 +306,8 @@ async fn verify_email(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if !same_origin(&authkit, &headers) {
-        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+    if let Err(refused) = same_origin(&authkit, &headers) {
+        return refused.into_response();
     }
     sign_in_route(
         &authkit,
@@ -455,8 +455,8 @@ async fn mfa(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if !same_origin(&authkit, &headers) {
-        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+    if let Err(refused) = same_origin(&authkit, &headers) {
+        return refused.into_response();
     }
     sign_in_route(
         &authkit,
@@ -547,8 +547,8 @@ async fn select_organization(
     headers: HeaderMap,
     Form(form): Form<OrganizationForm>,
 ) -> Response {
-    if !same_origin(&authkit, &headers) {
-        return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+    if let Err(refused) = same_origin(&authkit, &headers) {
+        return refused.into_response();
     }
     let route = choose_organization(&authkit, &session, form);
     sign_in_route(&authkit, &session, route).await

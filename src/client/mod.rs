@@ -23,7 +23,7 @@ use crate::SecretString;
 use crate::user_management::UserManagement;
 
 /// The default WorkOS API base URL.
-pub const DEFAULT_BASE_URL: &str = "https://api.workos.com";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.workos.com";
 
 /// The result type of every client call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -12,7 +12,7 @@ use super::Result;
 /// One page of a list call.
 ///
 /// ```
-/// use authkit_axum::Page;
+/// use authkit_axum::user_management::Page;
 ///
 /// let page: Page<u32> = serde_json::from_str(
 ///     r#"{"object":"list","data":[1,2],"list_metadata":{"before":null,"after":"user_2"}}"#,
@@ -77,7 +77,7 @@ impl Order {
 /// Pagination parameters, common to every list call.
 ///
 /// ```
-/// use authkit_axum::{Order, PageParams};
+/// use authkit_axum::user_management::{Order, PageParams};
 ///
 /// let params = PageParams::default().limit(50).order(Order::Asc);
 /// assert_eq!(params.limit, Some(50));

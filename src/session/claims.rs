@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The verified claims of a WorkOS access token (an RS256 JWT).
 ///
 /// ```
-/// use authkit_axum::AccessTokenClaims;
+/// use authkit_axum::session::AccessTokenClaims;
 ///
 /// let claims: AccessTokenClaims = serde_json::from_value(serde_json::json!({
 ///     "sub": "user_1", "sid": "session_1", "exp": 1900000000, "iat": 1899999700,

@@ -2,7 +2,7 @@
 //!
 //! - [`Clock`]: the time token expiries, grace periods and back-offs are compared with (the
 //!   system clock, or one tests move forward instead of sleeping);
-//! - the access-token [claims](crate::AccessTokenClaims) and their verifier (RS256 against the
+//! - the access-token [claims](crate::session::AccessTokenClaims) and their verifier (RS256 against the
 //!   WorkOS JWKS: fetched at start-up, refetched for an unknown key, rate-limited);
 //! - [`StatsSnapshot`]: counters of refreshes, stale serves, sign-outs, store errors and JWKS
 //!   fetches.
@@ -16,8 +16,10 @@ pub(crate) mod clock;
 pub(crate) mod stats;
 pub(crate) mod verifier;
 
+pub use claims::{AccessTokenClaims, Actor};
 pub use clock::Clock;
 pub use stats::{JwksFetchCounts, RefreshCounts, SignOutCounts, StatsSnapshot};
+pub use verifier::TokenError;
 
 use sha2::{Digest, Sha256};
 

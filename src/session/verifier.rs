@@ -66,7 +66,7 @@ impl TokenError {
     /// be fetched, or the key is not (yet) in it. Checking again later may succeed.
     ///
     /// ```
-    /// use authkit_axum::TokenError;
+    /// use authkit_axum::session::TokenError;
     ///
     /// assert!(TokenError::JwksUnavailable("503".into()).is_retryable());
     /// assert!(!TokenError::BadSignature.is_retryable());

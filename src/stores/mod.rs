@@ -19,3 +19,27 @@ pub mod postgres;
 pub mod redis;
 
 pub use memory::MemoryStore;
+
+/// The Redis session store crate for tower-sessions (feature `redis`). Prefer
+/// [`stores::redis::RedisStore`](redis::RedisStore), which sets it up to
+/// reconnect and fail fast:
+///
+/// ```no_run
+/// # async fn f(authkit: authkit_axum::AuthKit) -> Result<(), Box<dyn std::error::Error>> {
+/// let store = authkit_axum::stores::redis::RedisStore::connect("redis://127.0.0.1:6379").await?;
+/// let layer = authkit.layer(store);
+/// # Ok(()) }
+/// ```
+///
+/// Building its `RedisStore` on a fred client of your own, give the client a
+/// `ReconnectPolicy`, connection and command timeouts, and send the store's commands with
+/// `Options { fail_fast: true, .. }`: a client made with `Client::new(config, None, None, None)`
+/// never reconnects after Redis restarts, and every request then hangs.
+#[cfg(feature = "redis")]
+pub use tower_sessions_redis_store;
+
+/// The SQLx session store crate for tower-sessions (feature `postgres`). Prefer
+/// [`stores::postgres::PostgresStore`](postgres::PostgresStore), which
+/// bounds every operation, migrates and deletes expired sessions.
+#[cfg(feature = "postgres")]
+pub use tower_sessions_sqlx_store;

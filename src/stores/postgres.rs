@@ -15,7 +15,7 @@
 //!   clone of the store is dropped.
 //!
 //! A failed operation is a `session_store::Error::Backend`, which
-//! [`AuthLayer`](crate::AuthLayer) answers with a fast 503; the session stays in the table
+//! [`AuthLayer`](crate::web::AuthLayer) answers with a fast 503; the session stays in the table
 //! and the next request after PostgreSQL is back finds it.
 //!
 //! ```no_run

@@ -14,7 +14,7 @@
 //!   the connection timeout (1 s) and tries again after the backoff.
 //!
 //! A failed operation is a `session_store::Error::Backend`, which
-//! [`AuthLayer`](crate::AuthLayer) answers with a fast 503; the session stays in Redis and the
+//! [`AuthLayer`](crate::web::AuthLayer) answers with a fast 503; the session stays in Redis and the
 //! next request after Redis is back finds it.
 //!
 //! ```no_run
@@ -27,7 +27,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Tune it with [`RedisStore::builder`]; bring a fred [`Config`](fred::prelude::Config) for
+//! Tune it with [`RedisStore::builder`]; bring a fred [`Config`] for
 //! TLS, Sentinel or a cluster with [`RedisStoreBuilder::from_config`].
 
 use std::fmt;

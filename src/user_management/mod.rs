@@ -5,6 +5,8 @@
 //! endpoint it calls. Parameters are owned structs with a `new(required..)` constructor and
 //! builder-style setters for the optional fields; optional fields left unset are not sent.
 
+pub use crate::client::{ListMetadata, Order, Page, PageParams};
+
 mod auth_factors;
 mod authenticate;
 mod authorization_url;

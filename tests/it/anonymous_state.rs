@@ -5,10 +5,11 @@
 
 use std::str::FromStr as _;
 
+use authkit_axum::AuthKit;
 use authkit_axum::stores::MemoryStore;
 use authkit_axum::tower_sessions::session::{Id, Record};
 use authkit_axum::user_management::CreateUser;
-use authkit_axum::{AuthKit, SESSION_COOKIE};
+use authkit_axum::web::SESSION_COOKIE;
 use authkit_emulator::Emulator;
 use axum::http::StatusCode;
 use axum_test::{TestResponse, TestServer};
@@ -243,9 +244,9 @@ async fn a_callback_that_uses_the_last_pending_sign_in_and_fails_leaves_no_recor
 
 #[tokio::test]
 async fn without_the_store_handle_new_pending_records_are_short_lived_too() {
-    use authkit_axum::AuthLayer;
     use authkit_axum::tower_sessions::SessionManagerLayer;
     use authkit_axum::tower_sessions::cookie::SameSite;
+    use authkit_axum::web::AuthLayer;
 
     let emulator = crate::support::app::emulator_builder()
         .start()

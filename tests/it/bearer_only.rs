@@ -2,7 +2,8 @@
 #![cfg(feature = "axum")]
 
 use authkit_axum::user_management::AuthenticateWithPassword;
-use authkit_axum::{AuthKit, AuthLayer, AuthUser};
+use authkit_axum::web::AuthLayer;
+use authkit_axum::{AuthKit, AuthUser};
 use authkit_emulator::{Emulator, SeedUser};
 use axum::Router;
 use axum::http::StatusCode;

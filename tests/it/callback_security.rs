@@ -4,13 +4,12 @@
 
 use std::str::FromStr;
 
+use authkit_axum::AuthKitBuilder;
 use authkit_axum::tower_sessions::cookie::Cookie;
 use authkit_axum::tower_sessions::session::Id;
 use authkit_axum::tower_sessions::session_store::SessionStore;
 use authkit_axum::tower_sessions::{MemoryStore, Session};
-use authkit_axum::{
-    AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthKitBuilder, CallbackError, SESSION_COOKIE,
-};
+use authkit_axum::web::{CallbackError, SESSION_COOKIE};
 use authkit_emulator::{Emulator, Fault};
 use axum::Router;
 use axum::http::StatusCode;
@@ -21,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::support;
 use crate::support::EmulatorExt as _;
-use support::app::{TestApp, location};
+use support::app::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, TestApp, location};
 
 const ADA: &str = "ada@example.com";
 
@@ -345,7 +344,6 @@ async fn the_callback_error_hook_replaces_the_page() {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("our own page: {err} ({})", err.status().as_u16()),
             )
-                .into_response()
         })
     })
     .await;
@@ -361,27 +359,35 @@ async fn the_callback_error_hook_replaces_the_page() {
 }
 
 #[tokio::test]
-async fn the_sign_in_hook_can_refuse_a_sign_in() {
+async fn the_sign_in_hook_can_refuse_a_sign_in_with_any_response() {
+    use authkit_axum::user_management::AuthenticateResponse;
+    use axum::response::Redirect;
+
     let (app, store) = start_with(|b| {
-        b.on_sign_in(|auth| {
-            Box::pin(async move {
-                if auth.user.email.ends_with("@example.com") {
-                    Ok(())
-                } else {
-                    Err("this account is not invited".to_owned())
+        // A plain async closure; a refusal is any response.
+        b.on_sign_in(|auth: AuthenticateResponse| async move {
+            match auth.user.email.as_str() {
+                email if email.ends_with("@example.com") => Ok(()),
+                email if email.ends_with("@partner.test") => {
+                    Err(Redirect::to("/ask-for-an-invitation").into_response())
                 }
-            })
+                _ => Err((StatusCode::FORBIDDEN, "this account is not invited").into_response()),
+            }
         })
     })
     .await;
     app.user("eve@elsewhere.test").await;
+    app.user("pat@partner.test").await;
 
     let refused = app.sign_in("eve@elsewhere.test").await;
-    assert_error_page(
-        &refused,
-        StatusCode::FORBIDDEN,
-        "sign-in refused: this account is not invited",
-    );
+    refused.assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(refused.text(), "this account is not invited");
+    assert_eq!(home(&app).await, "anonymous");
+    assert!(!has_auth_session(&app, &store).await);
+
+    let redirected = app.sign_in("pat@partner.test").await;
+    redirected.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&redirected), "/ask-for-an-invitation");
     assert_eq!(home(&app).await, "anonymous");
     assert!(!has_auth_session(&app, &store).await);
 
@@ -977,4 +983,156 @@ async fn unreadable_pending_sign_ins_are_a_clear_400_and_a_new_sign_in_works() {
     app.sign_in(ADA).await.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(home(&app).await, format!("hello {ADA}"));
     support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn trusted_origins_may_post_and_a_sibling_subdomain_may_not() {
+    let (app, _store) = start_with(|b| {
+        b.trusted_origin("https://www.example.com")
+            .trusted_origin("http://127.0.0.1:3000/")
+    })
+    .await;
+    app.sign_in(ADA).await.assert_status(StatusCode::SEE_OTHER);
+    let logout = |origin: Option<&'static str>, site: Option<&'static str>| {
+        let mut request = app.server.post("/auth/logout");
+        if let Some(origin) = origin {
+            request = request.add_header("origin", origin);
+        }
+        if let Some(site) = site {
+            request = request.add_header("sec-fetch-site", site);
+        }
+        request
+    };
+    // Not trusted: another host, a sibling subdomain without Origin, API calls get JSON.
+    for (origin, site) in [
+        (Some("https://evil.example.com"), None),
+        (Some("https://www.example.com.evil.test"), None),
+        (None, Some("same-site")),
+    ] {
+        let refused = logout(origin, site).await;
+        refused.assert_status(StatusCode::FORBIDDEN);
+        assert!(
+            refused.text().contains("trusted_origin"),
+            "{}",
+            refused.text()
+        );
+    }
+    let json = logout(Some("https://evil.example.com"), None)
+        .add_header("accept", "application/json")
+        .await;
+    json.assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(json.json::<Value>()["error"], "cross_site_request");
+    assert_eq!(home(&app).await, format!("hello {ADA}"));
+
+    // A trusted origin (the trailing slash of the configured one does not matter; case does
+    // not either, as in browsers' host names).
+    logout(Some("http://127.0.0.1:3000"), None)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(home(&app).await, "anonymous");
+    app.sign_in(ADA).await.assert_status(StatusCode::SEE_OTHER);
+    logout(Some("https://WWW.example.com"), None)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(home(&app).await, "anonymous");
+    support::assert_contract(&app.emulator);
+}
+
+#[test]
+fn a_trusted_origin_that_is_not_an_origin_is_refused_at_build() {
+    let client = authkit_axum::Client::builder()
+        .api_key("sk_test_1")
+        .client_id("client_1")
+        .build()
+        .unwrap();
+    for bad in [
+        "example.com",
+        "https://example.com/app",
+        "ftp://example.com",
+        "https://example.com/?a=1",
+    ] {
+        let err =
+            authkit_axum::AuthKit::builder(client.clone(), "http://localhost:3000/auth/callback")
+                .trusted_origin(bad)
+                .build()
+                .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                authkit_axum::ConfigError::Invalid {
+                    name: "trusted_origin",
+                    ..
+                }
+            ),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_apps_own_post_route_uses_the_same_guard() {
+    use authkit_axum::{AuthKit, AuthUser};
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    use axum::response::Response;
+    use axum::routing::post;
+
+    async fn delete_account(
+        State(authkit): State<AuthKit>,
+        headers: HeaderMap,
+        user: AuthUser,
+    ) -> Response {
+        if let Err(refused) = authkit.check_origin(&headers) {
+            return refused.into_response();
+        }
+        format!("deleted {}", user.email).into_response()
+    }
+    let emulator = support::app::emulator_builder().start().await.unwrap();
+    let authkit = AuthKit::builder(emulator.client(), support::app::CALLBACK)
+        .trusted_origin("https://www.example.com")
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/account/delete", post(delete_account))
+        .with_state(authkit.clone())
+        .merge(support::app::router_without_layers(&authkit))
+        .layer(authkit.layer(MemoryStore::default()));
+    let server = axum_test::TestServer::builder()
+        .save_cookies()
+        .mock_transport()
+        .build(app)
+        .unwrap();
+    emulator
+        .client()
+        .user_management()
+        .create_user(
+            authkit_axum::user_management::CreateUser::new(ADA)
+                .password(support::app::PASSWORD)
+                .email_verified(true),
+        )
+        .await
+        .unwrap();
+    let login = server.get("/auth/login").await;
+    let callback = emulator.approve_sign_in(&location(&login), ADA).unwrap();
+    server
+        .get(&format!(
+            "{}?{}",
+            callback.path(),
+            callback.query().unwrap()
+        ))
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+
+    let forged = server
+        .post("/account/delete")
+        .add_header("origin", "https://evil.example.com")
+        .await;
+    forged.assert_status(StatusCode::FORBIDDEN);
+    let trusted = server
+        .post("/account/delete")
+        .add_header("origin", "https://www.example.com")
+        .await;
+    trusted.assert_status_ok();
+    assert_eq!(trusted.text(), format!("deleted {ADA}"));
+    support::assert_contract(&emulator);
 }

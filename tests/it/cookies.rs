@@ -6,9 +6,8 @@
 use authkit_axum::stores::MemoryStore;
 use authkit_axum::tower_sessions::cookie::{Cookie, SameSite};
 use authkit_axum::user_management::{AuthenticateWithPassword, CreateUser};
-use authkit_axum::{
-    AuthKit, AuthKitBuilder, ConfigError, SECURE_SESSION_COOKIE, SESSION_COOKIE, testing,
-};
+use authkit_axum::web::{SECURE_SESSION_COOKIE, SESSION_COOKIE};
+use authkit_axum::{AuthKit, AuthKitBuilder, ConfigError, testing};
 use authkit_emulator::Emulator;
 use axum::http::StatusCode;
 use axum_test::{TestResponse, TestServer};

@@ -358,9 +358,20 @@ pub(crate) async fn workos_outage<S: SessionStore + Clone>(store: S, fault: Faul
         (USERS as u64..=(USERS * 2) as u64).contains(&during),
         "{during} refreshes for {USERS} sessions on 2 instances in one window"
     );
-    let stats = cluster.total_stats();
-    assert!(stats.stale_serves >= (3 * USERS) as u64, "{stats:?}");
-    assert!(stats.refreshes.transient >= USERS as u64, "{stats:?}");
+    // The refreshes run in the background: on a loaded machine some are still finishing.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = cluster.total_stats();
+        assert!(stats.stale_serves >= (3 * USERS) as u64, "{stats:?}");
+        if stats.refreshes.transient >= USERS as u64 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every session's refresh failed as transient: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     cluster.emulator.remove_fault(id);
     cluster.advance(PAST_BACKOFF);
     cluster

@@ -1,11 +1,12 @@
 //! Organization memberships: create, get, update roles, deactivate, reactivate, delete, list
 //! with filters and statuses, against the emulator over HTTP.
 
+use authkit_axum::Error;
+use authkit_axum::user_management::Order;
 use authkit_axum::user_management::{
     CreateOrganizationMembership, CreateUser, ListOrganizationMemberships,
     OrganizationMembershipStatus, SendInvitation, UpdateOrganizationMembership,
 };
-use authkit_axum::{Error, Order};
 use authkit_emulator::Emulator;
 use futures_util::TryStreamExt;
 

@@ -8,10 +8,10 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use authkit_axum::SESSION_COOKIE;
 use authkit_axum::tower_sessions::SessionStore;
 use authkit_axum::tower_sessions::session::Id;
 use authkit_axum::user_management::AuthenticateWithRefreshToken;
+use authkit_axum::web::SESSION_COOKIE;
 use authkit_emulator::{Emulator, Fault};
 use axum::http::StatusCode;
 use serde_json::Value;

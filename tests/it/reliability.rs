@@ -394,7 +394,7 @@ async fn while_the_store_is_down_the_sign_in_routes_answer_503_with_retry_after(
     // A sign-in started before the outage, finished during it.
     let login = fresh.get("/auth/login").await;
     login.assert_status(StatusCode::SEE_OTHER);
-    let pending = login.cookie(authkit_axum::SESSION_COOKIE);
+    let pending = login.cookie(authkit_axum::web::SESSION_COOKIE);
     let callback = emulator.approve_sign_in(&location(&login), ADA).unwrap();
 
     store.set_down(true);

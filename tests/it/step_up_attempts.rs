@@ -7,7 +7,7 @@
 use authkit_axum::tower_sessions::MemoryStore;
 use authkit_axum::tower_sessions::SessionManagerLayer;
 use authkit_axum::tower_sessions::cookie::SameSite;
-use authkit_axum::{AuthLayer, SESSION_COOKIE};
+use authkit_axum::web::{AuthLayer, SESSION_COOKIE};
 
 use crate::support;
 use support::app::router_with_store;

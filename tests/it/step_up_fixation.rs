@@ -6,9 +6,9 @@
 //! The MFA enrollment key is shown once, to the victim's session only.
 #![cfg(feature = "axum")]
 
-use authkit_axum::SESSION_COOKIE;
 use authkit_axum::tower_sessions::cookie::Cookie;
 use authkit_axum::user_management::CreateUser;
+use authkit_axum::web::SESSION_COOKIE;
 use authkit_emulator::Emulator;
 use axum::http::StatusCode;
 use axum_test::{TestResponse, TestServer};

@@ -1,10 +1,12 @@
 //! `authkit_axum::testing`: a signed-in session for an app's own handlers, without a browser.
 #![cfg(feature = "axum")]
 
+use authkit_axum::session::TokenError;
 use authkit_axum::testing;
 use authkit_axum::tower_sessions::MemoryStore;
 use authkit_axum::user_management::{AuthenticateWithPassword, CreateUser};
-use authkit_axum::{AuthKit, AuthLayer, AuthUser, TokenError};
+use authkit_axum::web::AuthLayer;
+use authkit_axum::{AuthKit, AuthUser};
 use authkit_emulator::Emulator;
 use axum::Router;
 use axum::http::StatusCode;

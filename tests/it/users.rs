@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use authkit_axum::Error;
+use authkit_axum::user_management::Order;
 use authkit_axum::user_management::{CreateUser, ListUsers, UpdateUser};
-use authkit_axum::{Error, Order};
 use authkit_emulator::Emulator;
 use futures_util::TryStreamExt;
 

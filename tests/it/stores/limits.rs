@@ -3,9 +3,9 @@
 
 use std::str::FromStr as _;
 
-use authkit_axum::SESSION_COOKIE;
 use authkit_axum::tower_sessions::SessionStore;
 use authkit_axum::tower_sessions::session::Id;
+use authkit_axum::web::SESSION_COOKIE;
 use axum::http::StatusCode;
 use time::{Duration, OffsetDateTime};
 

@@ -108,7 +108,7 @@ pub async fn an_organization_switch_that_loses_a_refresh_race_switches_with_the_
         .post("/auth/switch-organization")
         .add_header(
             "cookie",
-            format!("{}={cookie}", authkit_axum::SESSION_COOKIE),
+            format!("{}={cookie}", authkit_axum::web::SESSION_COOKIE),
         )
         .form(&[
             ("organization_id", globex.as_str()),

@@ -81,7 +81,7 @@ pub async fn a_test_helper_session_is_signed_in_on_every_machine(backend: &impl 
             .await
             .unwrap();
     let cookie = header
-        .strip_prefix(&format!("{}=", authkit_axum::SESSION_COOKIE))
+        .strip_prefix(&format!("{}=", authkit_axum::web::SESSION_COOKIE))
         .unwrap();
 
     for machine in machines.both() {

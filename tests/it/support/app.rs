@@ -3,12 +3,15 @@
 use std::str::FromStr;
 
 use super::EmulatorExt as _;
+use authkit_axum::Client;
 use authkit_axum::session::Clock;
+use authkit_axum::testing::AuthSession;
 use authkit_axum::tower_sessions::session::Id;
 use authkit_axum::tower_sessions::{MemoryStore, Session, SessionStore};
 use authkit_axum::user_management::{CreateUser, User};
-use authkit_axum::{AUTH_SESSION_DATA_KEY, AUTH_SESSION_KEY, AuthSession, Client, SESSION_COOKIE};
-use authkit_axum::{AuthKit, AuthKitBuilder, AuthLayer, AuthRejection, AuthUser};
+use authkit_axum::web::SESSION_COOKIE;
+use authkit_axum::web::{AuthLayer, AuthRejection};
+use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser};
 use authkit_emulator::Emulator;
 use axum::Router;
 use axum::routing::get;
@@ -114,13 +117,17 @@ pub fn router_without_layers(authkit: &AuthKit) -> Router {
 
 /// The AuthKit session stored under the session id of a `Cookie`/`Set-Cookie` value.
 pub async fn stored_session(store: &impl SessionStore, session_id: &str) -> Option<AuthSession> {
-    let id = Id::from_str(session_id).ok()?;
-    let record = store.load(&id).await.unwrap()?;
-    // Stored as its JSON text, beside its revision.
-    record.data.get(AUTH_SESSION_KEY)?.as_u64()?;
-    let text = record.data.get(AUTH_SESSION_DATA_KEY)?.as_str()?.to_owned();
-    Some(serde_json::from_str(&text).unwrap())
+    authkit_axum::testing::stored_session(store, session_id)
+        .await
+        .unwrap()
 }
+
+/// The session record keys AuthKit stores a signed-in session under: the storage layout is
+/// private, pinned here for the tests that tamper with stored records, and so that a change to
+/// it (which would sign every user out at a deploy) is noticed.
+pub const AUTH_SESSION_KEY: &str = "authkit.session";
+/// See [`AUTH_SESSION_KEY`]: the session's JSON text.
+pub const AUTH_SESSION_DATA_KEY: &str = "authkit.session.data";
 
 /// The keys of the session record under `session_id`.
 pub async fn stored_keys(store: &impl SessionStore, session_id: &str) -> Vec<String> {

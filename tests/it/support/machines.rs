@@ -4,7 +4,8 @@
 
 use authkit_axum::session::Clock;
 use authkit_axum::tower_sessions::SessionStore;
-use authkit_axum::{AuthKit, AuthKitBuilder, SESSION_COOKIE};
+use authkit_axum::web::SESSION_COOKIE;
+use authkit_axum::{AuthKit, AuthKitBuilder};
 use authkit_emulator::{Emulator, EmulatorBuilder};
 use axum::http::StatusCode;
 use axum_test::{TestResponse, TestServer};

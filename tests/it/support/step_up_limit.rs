@@ -7,9 +7,10 @@
 //! The store suite runs [`step_up_attempt_limit_holds_on_two_instances`] on every store
 //! (Redis, PostgreSQL); `tests/it/step_up_attempts.rs` runs it on a `MemoryStore`.
 
+use authkit_axum::AuthKit;
 use authkit_axum::tower_sessions::SessionStore;
 use authkit_axum::user_management::CreateUser;
-use authkit_axum::{AuthKit, SESSION_COOKIE};
+use authkit_axum::web::SESSION_COOKIE;
 use authkit_emulator::Emulator;
 use axum::Router;
 use axum::http::StatusCode;

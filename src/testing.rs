@@ -85,7 +85,7 @@ use crate::user_management::AuthenticateResponse;
 /// sign in without a browser ([`auth_session`], [`signed_in_session`]) or read what a store
 /// holds ([`stored_session`]). How it is laid out in the session record is private.
 #[cfg(feature = "axum")]
-pub use crate::axum::session::AuthSession;
+pub use crate::session::stored::AuthSession;
 
 /// A [`Client`](crate::Client) for `emulator`: its base URL, API key and client id, with
 /// retries kept short so tests of faults run fast.
@@ -128,6 +128,7 @@ pub async fn auth_session(
 ) -> Result<AuthSession, TokenError> {
     let claims = authkit
         .inner
+        .core
         .verifier
         .verify(auth.access_token.expose_secret())
         .await?;

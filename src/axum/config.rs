@@ -9,26 +9,14 @@ use std::time::Duration;
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
-use super::refresh::Refresher;
+pub use super::extract::Unauthenticated;
 use crate::session::Clock;
+use crate::session::core::Core;
+use crate::session::refresh::Refresher;
 use crate::session::stats::Stats;
 use crate::session::verifier::TokenVerifier;
 use crate::user_management::{AuthenticateResponse, SignInWith};
 use crate::{Client, ConfigError};
-
-/// What a request without a signed-in user gets from the [`AuthUser`](super::AuthUser) extractor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Unauthenticated {
-    /// Decide per request: browser page loads get a redirect to sign in, API and `fetch`
-    /// requests get 401 JSON (by `Accept`, `Sec-Fetch-Mode` and `X-Requested-With`).
-    #[default]
-    Auto,
-    /// Always `303 See Other` to the sign-in route, with `return_to` set to the request path.
-    Redirect,
-    /// Always `401 Unauthorized` with a JSON body.
-    Json,
-}
 
 /// A boxed future, for the stored hooks.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -60,7 +48,8 @@ pub struct AuthKit {
 }
 
 pub(crate) struct Inner {
-    pub client: Client,
+    /// The session core: client, clock, verifier, refreshes, counters.
+    pub core: Arc<Core>,
     pub redirect_uri: Url,
     pub session_cookie: String,
     pub origins: super::csrf::Origins,
@@ -69,17 +58,12 @@ pub(crate) struct Inner {
     pub after_sign_out: Option<String>,
     pub sign_in_with: SignInWith,
     pub unauthenticated: Unauthenticated,
-    pub stale_grace: Duration,
-    pub refresh_wait: Duration,
-    pub clock: Clock,
-    pub stats: Arc<Stats>,
+    pub rejecting: Arc<super::extract::Rejecting>,
     pub pending_ttl: Duration,
     pub max_pending: usize,
     pub revoke_on_sign_out: bool,
     pub on_sign_in: Option<SignInHook>,
     pub on_callback_error: Option<CallbackErrorHook>,
-    pub verifier: TokenVerifier,
-    pub refresher: Refresher,
     pub users: super::UserCache,
     pub sessions: super::session::SessionCache,
     /// The app's session store, when the session layer came from
@@ -92,7 +76,7 @@ pub(crate) struct Inner {
 impl fmt::Debug for AuthKit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthKit")
-            .field("client", &self.inner.client)
+            .field("client", &self.inner.core.client)
             .field("redirect_uri", &self.inner.redirect_uri.as_str())
             .field("prefix", &self.inner.prefix)
             .field("session_cookie", &self.inner.session_cookie)
@@ -149,7 +133,7 @@ impl AuthKit {
 
     /// The client.
     pub fn client(&self) -> &Client {
-        &self.inner.client
+        &self.inner.core.client
     }
 
     /// The route prefix, e.g. `/auth`.
@@ -235,7 +219,7 @@ impl AuthKit {
         &self,
         headers: &axum::http::HeaderMap,
     ) -> Result<(), super::csrf::CrossSiteRequest> {
-        super::router::same_origin(self, headers)
+        self.inner.origins.check(headers)
     }
 
     /// The origin of the app, from the callback URL (e.g. `https://app.example.com`).
@@ -528,12 +512,24 @@ impl AuthKitBuilder {
             None if secure => super::SECURE_SESSION_COOKIE.to_owned(),
             None => super::SESSION_COOKIE.to_owned(),
         };
+        let rejecting = Arc::new(super::extract::Rejecting {
+            unauthenticated: self.unauthenticated,
+            sign_in_path: format!("{prefix}/login"),
+        });
         let origins = super::csrf::Origins::new(&redirect_uri, self.trusted_origins)?;
         let stats = Arc::new(Stats::default());
         let verifier = TokenVerifier::new(self.client.clone(), self.clock.clone(), stats.clone());
         let authkit = AuthKit {
             inner: Arc::new(Inner {
-                client: self.client,
+                core: Arc::new(Core {
+                    client: self.client,
+                    clock: self.clock,
+                    stats: stats.clone(),
+                    verifier,
+                    refresher: Refresher::default(),
+                    stale_grace: self.stale_grace,
+                    refresh_wait: self.refresh_wait,
+                }),
                 redirect_uri,
                 session_cookie,
                 origins,
@@ -542,17 +538,12 @@ impl AuthKitBuilder {
                 after_sign_out: self.after_sign_out,
                 sign_in_with: self.sign_in_with,
                 unauthenticated: self.unauthenticated,
-                stale_grace: self.stale_grace,
-                refresh_wait: self.refresh_wait,
-                clock: self.clock,
-                stats: stats.clone(),
+                rejecting,
                 pending_ttl: Duration::from_secs(600),
                 max_pending: 5,
                 revoke_on_sign_out: self.revoke_on_sign_out,
                 on_sign_in: self.on_sign_in,
                 on_callback_error: self.on_callback_error,
-                verifier,
-                refresher: Refresher::default(),
                 users: super::UserCache::default(),
                 sessions: super::session::SessionCache::new(self.refresh_margin, stats.clone()),
                 session_store: std::sync::OnceLock::new(),
@@ -563,7 +554,7 @@ impl AuthKitBuilder {
         // sign-ins and refreshes find the keys; a failure never fails start-up (it is retried
         // with back-off). `AuthKit::warm_up` waits for it instead.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let verifier = authkit.inner.verifier.clone();
+            let verifier = authkit.inner.core.verifier.clone();
             runtime.spawn(async move {
                 if let Err(err) = verifier.warm_up().await {
                     tracing::warn!(error = %err, "could not fetch the WorkOS JWKS at start-up; retrying in the background");

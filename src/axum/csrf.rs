@@ -27,6 +27,15 @@ impl Origins {
         Ok(Origins { allowed })
     }
 
+    /// The CSRF guard of every state-changing route: `Err` is the 403 to answer.
+    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), CrossSiteRequest> {
+        if self.allows(headers) {
+            Ok(())
+        } else {
+            Err(CrossSiteRequest::new(headers))
+        }
+    }
+
     /// Whether a state-changing request with these headers comes from an allowed origin.
     ///
     /// A present `Origin` decides (`null`, or a value that is not text, is not allowed).

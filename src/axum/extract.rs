@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::config::{AuthKit, Unauthenticated};
 use crate::SecretString;
 use crate::session::claims::AccessTokenClaims;
 use crate::user_management::{Impersonator, User};
@@ -18,8 +17,38 @@ use crate::user_management::{Impersonator, User};
 /// what the extractors need to answer them.
 #[derive(Clone)]
 pub(crate) struct AuthContext {
-    pub authkit: AuthKit,
+    /// How to answer, and where sign-in starts.
+    pub rejecting: Arc<Rejecting>,
     pub session_layer: bool,
+}
+
+/// How the extractors answer a request without a signed-in user: from the AuthKit's settings.
+#[derive(Debug)]
+pub(crate) struct Rejecting {
+    pub unauthenticated: Unauthenticated,
+    /// The sign-in route (e.g. `/auth/login`).
+    pub sign_in_path: String,
+}
+
+/// What a request without a signed-in user gets from the [`AuthUser`](AuthUser) extractor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unauthenticated {
+    /// Decide per request: browser page loads get a redirect to sign in, API and `fetch`
+    /// requests get 401 JSON (by `Accept`, `Sec-Fetch-Mode` and `X-Requested-With`).
+    #[default]
+    Auto,
+    /// Always `303 See Other` to the sign-in route, with `return_to` set to the request path.
+    Redirect,
+    /// Always `401 Unauthorized` with a JSON body.
+    Json,
+}
+
+/// Whether the request carries no bearer token (so a missing session layer matters).
+fn layer_bearer_absent(parts: &axum::http::request::Parts) -> bool {
+    !parts
+        .headers
+        .contains_key(axum::http::header::AUTHORIZATION)
 }
 
 /// Where an [`AuthUser`] came from.
@@ -252,7 +281,7 @@ pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
 }
 
 fn unauthenticated(ctx: &AuthContext, parts: &Parts) -> AuthRejection {
-    let json = match ctx.authkit.inner.unauthenticated {
+    let json = match ctx.rejecting.unauthenticated {
         Unauthenticated::Json => true,
         Unauthenticated::Redirect => false,
         Unauthenticated::Auto => wants_json(&parts.headers),
@@ -268,7 +297,7 @@ fn unauthenticated(ctx: &AuthContext, parts: &Parts) -> AuthRejection {
     let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
     AuthRejection::Redirect(format!(
         "{}?return_to={encoded}",
-        ctx.authkit.sign_in_path()
+        ctx.rejecting.sign_in_path
     ))
 }
 
@@ -283,7 +312,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
             .extensions
             .get::<AuthContext>()
             .ok_or(AuthRejection::Misconfigured(NO_LAYER))?;
-        if !ctx.session_layer && super::layer_bearer_absent(parts) {
+        if !ctx.session_layer && layer_bearer_absent(parts) {
             return Err(AuthRejection::Misconfigured(NO_SESSION));
         }
         Err(unauthenticated(ctx, parts))
@@ -304,7 +333,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
             .extensions
             .get::<AuthContext>()
             .ok_or(AuthRejection::Misconfigured(NO_LAYER))?;
-        if !ctx.session_layer && super::layer_bearer_absent(parts) {
+        if !ctx.session_layer && layer_bearer_absent(parts) {
             return Err(AuthRejection::Misconfigured(NO_SESSION));
         }
         Ok(None)

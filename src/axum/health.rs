@@ -113,8 +113,8 @@ impl AuthKit {
 
     async fn report(&self, store: Option<StoreHealth>) -> Health {
         let inner = &self.inner;
-        let keys = inner.verifier.health();
-        let now = inner.clock.now();
+        let keys = inner.core.verifier.health();
+        let now = inner.core.clock.now();
         let jwks = JwksHealth {
             keys: keys.keys,
             age_secs: keys
@@ -122,9 +122,9 @@ impl AuthKit {
                 .map(|at| now.duration_since(at).unwrap_or_default().as_secs()),
             last_error: keys.last_error,
         };
-        let stats = inner.stats.snapshot();
+        let stats = inner.core.stats.snapshot();
         let refresh = RefreshHealth {
-            succeeding: inner.stats.last_refresh_ok(),
+            succeeding: inner.core.stats.last_refresh_ok(),
         };
         let ready = jwks.keys > 0 && store.as_ref().is_none_or(|s| s.reachable);
         Health {

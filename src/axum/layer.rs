@@ -15,8 +15,8 @@ use tower_sessions::Session;
 
 use super::config::AuthKit;
 use super::extract::{AuthContext, AuthSource, AuthUser};
-use super::refresh::{self, Refreshed};
 use super::session::{self, AuthSession, StoreUnavailable};
+use crate::session::refresh::{self, Refreshed};
 use crate::user_management::{Impersonator, User};
 
 /// A tower layer that authenticates requests. Put it inside (after) the session layer, or add
@@ -168,7 +168,7 @@ where
                 // What the extractors need to answer a request that is not signed in.
                 let session_layer = has_session || bearer_only;
                 request.extensions_mut().insert(AuthContext {
-                    authkit,
+                    rejecting: authkit.inner.rejecting.clone(),
                     session_layer,
                 });
             }
@@ -214,7 +214,7 @@ fn store_unavailable<B: From<axum::body::Body>>(
     outage: &StoreUnavailable,
 ) -> Response<B> {
     use axum::response::IntoResponse;
-    authkit.inner.stats.store_error();
+    authkit.inner.core.stats.store_error();
     tracing::warn!(error = %outage, "the session store is unavailable; answering 503");
     const MESSAGE: &str = "Sessions are unavailable for a moment (the session store cannot be reached). Try again in a few seconds; you are still signed in.";
     let mut response = if super::extract::wants_json(headers) {
@@ -264,7 +264,7 @@ async fn from_session(
     let Some(loaded) = session::load_cached(session, &authkit.inner.sessions).await? else {
         return Ok(None);
     };
-    if authkit.inner.clock.now() < loaded.refresh_at && !loaded.unverified {
+    if authkit.inner.core.clock.now() < loaded.refresh_at && !loaded.unverified {
         return Ok(Some(loaded.user.clone()));
     }
     Ok(Box::pin(due(authkit, loaded, session)).await)
@@ -285,8 +285,8 @@ async fn due(
     session: &Session,
 ) -> Option<AuthUser> {
     let inner = &authkit.inner;
-    let flight = refresh::begin(authkit, &loaded.session, session);
-    let now = inner.clock.now();
+    let flight = refresh::begin(&authkit.inner.core, &loaded.session, session);
+    let now = inner.core.clock.now();
     if now < loaded.expires_at {
         // Still valid: use a result that is already there, else serve now.
         if let Some(Refreshed::Ok(next, saved)) = flight.as_ref().and_then(|(f, _)| f.peek()) {
@@ -301,7 +301,7 @@ async fn due(
         Some((flight, started)) => match flight.peek() {
             Some(done) => Some(done.clone()),
             None => {
-                let left = inner.refresh_wait.saturating_sub(started.elapsed());
+                let left = inner.core.refresh_wait.saturating_sub(started.elapsed());
                 tokio::time::timeout(left, flight).await.ok()
             }
         },
@@ -316,10 +316,10 @@ async fn due(
             None
         }
         Some(Refreshed::Transient { .. }) | None => {
-            let grace =
-                crate::session::clock::from_unix(loaded.session.expires_at()) + inner.stale_grace;
-            if inner.clock.now() < grace {
-                inner.stats.stale_serve();
+            let grace = crate::session::clock::from_unix(loaded.session.expires_at())
+                + inner.core.stale_grace;
+            if inner.core.clock.now() < grace {
+                inner.core.stats.stale_serve();
                 Some(loaded.user.clone())
             } else {
                 tracing::info!(
@@ -365,7 +365,7 @@ const USER_CAPACITY: usize = 10_000;
 /// first sight of a token (signature check, maybe a JWKS fetch) and of its user (a WorkOS
 /// call) take the slow path, boxed so the per-request future stays small.
 async fn from_bearer(authkit: &AuthKit, token: &str) -> Option<AuthUser> {
-    let verifier = &authkit.inner.verifier;
+    let verifier = &authkit.inner.core.verifier;
     let claims = match verifier.cached_verdict(token) {
         Some(claims) => claims,
         None => match Box::pin(verifier.verify_and_remember(token)).await {
@@ -398,7 +398,14 @@ impl UserCache {
 
 /// Loads a bearer token's user from WorkOS and remembers it for [`USER_TTL`].
 async fn fetch_user(authkit: &AuthKit, id: &str) -> Option<Arc<User>> {
-    match authkit.inner.client.user_management().get_user(id).await {
+    match authkit
+        .inner
+        .core
+        .client
+        .user_management()
+        .get_user(id)
+        .await
+    {
         Ok(user) => {
             let user = Arc::new(user);
             let mut users = authkit.inner.users.lock();

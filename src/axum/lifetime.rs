@@ -21,8 +21,9 @@ use tower_sessions::Session;
 use tower_sessions::session::{Error, Expiry};
 
 use super::config::AuthKit;
-use super::session::{AUTH_SESSION_KEY, PENDING_KEY, PendingSignIn, STEP_UP_KEY, StepUp};
-use super::stepup::STEP_UP_TTL;
+use super::session::{
+    AUTH_SESSION_KEY, PENDING_KEY, PendingSignIn, STEP_UP_KEY, STEP_UP_TTL, StepUp,
+};
 
 /// The keys of sign-ins in progress.
 const IN_PROGRESS: [&str; 2] = [PENDING_KEY, STEP_UP_KEY];

@@ -5,11 +5,11 @@
 pub(crate) mod config;
 pub(crate) mod csrf;
 pub(crate) mod extract;
+pub(crate) mod flow;
 pub(crate) mod health;
 pub(crate) mod layer;
 pub(crate) mod lifetime;
 pub(crate) mod pages;
-pub(crate) mod refresh;
 pub(crate) mod return_to;
 pub(crate) mod router;
 pub(crate) mod session;
@@ -18,9 +18,9 @@ pub(crate) mod stepup;
 pub use config::{AuthKit, AuthKitBuilder, Unauthenticated};
 pub use csrf::CrossSiteRequest;
 pub use extract::{AuthRejection, AuthSource, AuthUser};
+pub use flow::CallbackError;
 pub use health::{Health, JwksHealth, RefreshHealth, StoreHealth};
 pub use layer::{AuthLayer, AuthService};
-pub use router::CallbackError;
 
 pub(crate) use layer::UserCache;
 
@@ -114,19 +114,19 @@ impl AuthKit {
 
     /// How many times a session's access token was refreshed at WorkOS by this process.
     pub fn refresh_count(&self) -> u64 {
-        self.inner.refresher.calls()
+        self.inner.core.refresher.calls()
     }
 
     /// How many times the JWKS was fetched by this process.
     pub fn jwks_fetch_count(&self) -> u64 {
-        let fetches = self.inner.stats.snapshot().jwks_fetches;
+        let fetches = self.inner.core.stats.snapshot().jwks_fetches;
         fetches.ok + fetches.failed
     }
 
     /// The counters of this `AuthKit` (this process): refreshes by outcome, stale serves,
     /// sign-outs by reason, store errors, JWKS fetches.
     pub fn stats(&self) -> crate::session::StatsSnapshot {
-        self.inner.stats.snapshot()
+        self.inner.core.stats.snapshot()
     }
 
     /// Fetches the WorkOS JWKS now, so the first sign-ins and refreshes find the keys cached.
@@ -142,13 +142,6 @@ impl AuthKit {
     /// # }
     /// ```
     pub async fn warm_up(&self) -> Result<(), crate::session::TokenError> {
-        self.inner.verifier.warm_up().await
+        self.inner.core.verifier.warm_up().await
     }
-}
-
-/// Whether the request carries no bearer token (so a missing session layer matters).
-pub(crate) fn layer_bearer_absent(parts: &axum::http::request::Parts) -> bool {
-    !parts
-        .headers
-        .contains_key(axum::http::header::AUTHORIZATION)
 }

@@ -12,83 +12,17 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::config::AuthKit;
+use super::flow::{CallbackError, callback_error, finish_sign_in, sign_in_route, store_failed};
 use super::layer::now;
-use super::lifetime::Lifetime;
 use super::pages;
-use super::refresh::{self, ExchangeError};
 use super::return_to;
-use super::session::{self, AuthSession, PENDING_KEY, PendingSignIn, STEP_UP_KEY};
+use super::session::{self, PENDING_KEY, PendingSignIn};
 use super::stepup;
 use crate::SecretString;
-use crate::session::verifier::TokenError;
+use crate::session::refresh::{self, ExchangeError};
 use crate::user_management::{
-    AuthenticateResponse, AuthenticateWithCode, AuthorizationUrl, Pkce, ScreenHint, SignInWith,
-    random_state,
+    AuthenticateWithCode, AuthorizationUrl, Pkce, ScreenHint, SignInWith, random_state,
 };
-
-/// Why a sign-in failed on the callback. Passed to the
-/// [`on_callback_error`](super::AuthKitBuilder::on_callback_error) hook.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum CallbackError {
-    /// WorkOS sent the user back with an `error` (e.g. `access_denied`).
-    WorkOs {
-        /// The error code.
-        error: String,
-        /// WorkOS's description.
-        description: Option<String>,
-    },
-    /// The callback had no `state`.
-    MissingState,
-    /// No pending sign-in matches the `state`: forged, replayed, expired, or started in a
-    /// session that is gone.
-    UnknownState,
-    /// The callback had no `code`.
-    MissingCode,
-    /// The code exchange failed.
-    Exchange(crate::Error),
-    /// WorkOS's access token did not verify.
-    Token(TokenError),
-    /// The session store failed.
-    Session(String),
-}
-
-impl std::fmt::Display for CallbackError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CallbackError::WorkOs { error, description } => write!(
-                f,
-                "WorkOS reported {error}{}",
-                description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
-            ),
-            CallbackError::MissingState => f.write_str("the sign-in response has no state parameter"),
-            CallbackError::UnknownState => f.write_str(
-                "this sign-in response does not match a sign-in started here; it may have expired, been used already, or been started in another browser",
-            ),
-            CallbackError::MissingCode => f.write_str("the sign-in response has no code parameter"),
-            CallbackError::Exchange(e) if e.is_invalid_grant() => {
-                f.write_str("the sign-in code has expired or was already used")
-            }
-            CallbackError::Exchange(e) => write!(f, "the sign-in could not be completed: {e}"),
-            CallbackError::Token(e) => write!(f, "the access token from WorkOS was refused: {e}"),
-            CallbackError::Session(e) => write!(f, "the session could not be saved: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for CallbackError {}
-
-impl CallbackError {
-    /// The status of the built-in error page.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            CallbackError::Exchange(e) if e.is_transient() => StatusCode::BAD_GATEWAY,
-            CallbackError::Token(TokenError::JwksUnavailable(_)) => StatusCode::BAD_GATEWAY,
-            CallbackError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
-}
 
 impl AuthKit {
     /// The sign-in routes, under the [prefix](super::AuthKitBuilder::prefix) (default `/auth`):
@@ -171,36 +105,6 @@ async fn signup(
     sign_in_route(&authkit, &session, route).await
 }
 
-/// Runs a sign-in route that may change the session (login, callback, step-up pages): first
-/// notes the session's [`Lifetime`], then runs `route`, fits the session's expiry to what the
-/// route left in it, and saves the session before answering. Saving here makes a store
-/// failure the 503 page: tower-sessions' own save after the response would answer an empty
-/// 500 instead (it skips its save when the answer is a 5xx).
-pub(crate) async fn sign_in_route(
-    authkit: &AuthKit,
-    session: &Session,
-    route: impl std::future::Future<Output = Response>,
-) -> Response {
-    let lifetime = match Lifetime::of(authkit, session).await {
-        Ok(lifetime) => lifetime,
-        Err(err) => return store_failed(authkit, &err.to_string()),
-    };
-    let response = route.await;
-    if response.status().is_server_error() {
-        return response;
-    }
-    if let Err(err) = lifetime.apply(authkit, session).await {
-        return store_failed(authkit, &err.to_string());
-    }
-    if session.is_modified()
-        && !session.is_empty().await
-        && let Err(err) = session.save().await
-    {
-        return store_failed(authkit, &err.to_string());
-    }
-    response
-}
-
 /// Stores a pending sign-in (state, PKCE verifier, return_to) and redirects to WorkOS.
 async fn start(
     authkit: &AuthKit,
@@ -225,6 +129,7 @@ async fn start(
         params = params.screen_hint(hint);
     }
     let url = match inner
+        .core
         .client
         .user_management()
         .get_authorization_url(&params)
@@ -318,24 +223,6 @@ async fn save_pending(
     Ok(())
 }
 
-/// The answer of a sign-in route whose session store failed: a `503` with `Retry-After: 1`
-/// (an outage of the store is short-lived, and nothing was lost: try again).
-pub(crate) fn store_failed(authkit: &AuthKit, err: &str) -> Response {
-    authkit.inner.stats.store_error();
-    tracing::warn!(error = %err, "the session store failed; answering 503");
-    let mut response = pages::error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Sign-in is unavailable for a moment",
-        "The session store cannot be reached, so the sign-in could not be saved. Try again in a few seconds.",
-        &authkit.sign_in_path(),
-    );
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("1"),
-    );
-    response
-}
-
 struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
@@ -369,20 +256,6 @@ async fn callback(
         }
     };
     sign_in_route(&authkit, &session, route).await
-}
-
-/// Renders a callback error with the app's hook or the built-in page.
-pub(crate) fn callback_error(authkit: &AuthKit, err: CallbackError) -> Response {
-    tracing::info!(error = %err, "sign-in failed");
-    if let Some(hook) = &authkit.inner.on_callback_error {
-        return hook(&err);
-    }
-    pages::error(
-        err.status(),
-        "Sign-in failed",
-        &err.to_string(),
-        &authkit.sign_in_path(),
-    )
 }
 
 async fn handle_callback(
@@ -469,6 +342,7 @@ async fn handle_callback(
     }
     match authkit
         .inner
+        .core
         .client
         .user_management()
         .authenticate_with_code(params)
@@ -500,6 +374,7 @@ async fn impersonation(
     }
     match authkit
         .inner
+        .core
         .client
         .user_management()
         .authenticate_with_code(params)
@@ -522,57 +397,8 @@ async fn impersonation(
     }
 }
 
-/// Verifies the tokens, runs the app's hook, cycles the session id, stores the session and
-/// redirects to `return_to`.
-pub(crate) async fn finish_sign_in(
-    authkit: &AuthKit,
-    session: &Session,
-    auth: AuthenticateResponse,
-    return_to: Option<String>,
-) -> Result<Response, CallbackError> {
-    let claims = authkit
-        .inner
-        .verifier
-        .verify(auth.access_token.expose_secret())
-        .await
-        .map_err(CallbackError::Token)?;
-    if let Some(hook) = &authkit.inner.on_sign_in
-        && let Err(refusal) = hook(auth.clone()).await
-    {
-        tracing::info!(user = %auth.user.id, status = refusal.status().as_u16(), "the app's on_sign_in hook refused the sign-in");
-        let _ = session.remove_value(STEP_UP_KEY).await;
-        return Ok(refusal);
-    }
-    let user_id = auth.user.id.clone();
-    let signed_in = AuthSession::new(auth, claims);
-    // A new session id at sign-in defeats session fixation.
-    session
-        .cycle_id()
-        .await
-        .map_err(|e| CallbackError::Session(e.to_string()))?;
-    let _ = session.remove_value(STEP_UP_KEY).await;
-    session::store(session, &signed_in)
-        .await
-        .map_err(|e| CallbackError::Session(e.to_string()))?;
-    tracing::info!(user = %user_id, organization = signed_in.organization_id.as_deref(), "signed in");
-    let target = return_to.unwrap_or_else(|| authkit.inner.after_sign_in.clone());
-    Ok(Redirect::to(&target).into_response())
-}
-
-/// The CSRF guard of every state-changing route: `Err` is the 403 to answer.
-pub(crate) fn same_origin(
-    authkit: &AuthKit,
-    headers: &HeaderMap,
-) -> Result<(), super::csrf::CrossSiteRequest> {
-    if authkit.inner.origins.allows(headers) {
-        Ok(())
-    } else {
-        Err(super::csrf::CrossSiteRequest::new(headers))
-    }
-}
-
 async fn logout(State(authkit): State<AuthKit>, session: Session, headers: HeaderMap) -> Response {
-    if let Err(refused) = same_origin(&authkit, &headers) {
+    if let Err(refused) = authkit.inner.origins.check(&headers) {
         return refused.into_response();
     }
     let current = match session::load(&session).await {
@@ -585,6 +411,7 @@ async fn logout(State(authkit): State<AuthKit>, session: Session, headers: Heade
     if current.is_some() {
         authkit
             .inner
+            .core
             .stats
             .sign_out(crate::session::stats::SignOut::User);
     }
@@ -598,7 +425,12 @@ async fn logout(State(authkit): State<AuthKit>, session: Session, headers: Heade
         return Redirect::to(&return_to).into_response();
     };
     if inner.revoke_on_sign_out
-        && let Err(err) = inner.client.user_management().revoke_session(&sid).await
+        && let Err(err) = inner
+            .core
+            .client
+            .user_management()
+            .revoke_session(&sid)
+            .await
     {
         tracing::warn!(error = %err, "could not revoke the WorkOS session");
     }
@@ -607,6 +439,7 @@ async fn logout(State(authkit): State<AuthKit>, session: Session, headers: Heade
         "signed out"
     );
     match inner
+        .core
         .client
         .user_management()
         .get_logout_url(&sid, Some(&return_to))
@@ -631,7 +464,7 @@ async fn switch_organization(
     headers: HeaderMap,
     Form(form): Form<SwitchForm>,
 ) -> Response {
-    if let Err(refused) = same_origin(&authkit, &headers) {
+    if let Err(refused) = authkit.inner.origins.check(&headers) {
         return refused.into_response();
     }
     let back = return_to::sanitize(form.return_to.as_deref())
@@ -644,14 +477,14 @@ async fn switch_organization(
     // The switch spends the session's refresh token, which is single use (this request's own
     // pass through AuthLayer already joined any refresh of it in this process).
     let organization = Some(form.organization_id.clone());
-    let mut switched = refresh::exchange(&authkit, &current, organization.clone()).await;
+    let mut switched = refresh::exchange(&authkit.inner.core, &current, organization.clone()).await;
     if let Err(ExchangeError::Api(err)) = &switched
         && err.is_invalid_grant()
         && let Some(stored) = refresh::won_elsewhere(&session, &current).await
     {
         // Another request or machine refreshed the session first: switch with its tokens.
         tracing::debug!("the session was refreshed elsewhere; switching with its tokens");
-        switched = refresh::exchange(&authkit, &stored, organization).await;
+        switched = refresh::exchange(&authkit.inner.core, &stored, organization).await;
     }
     match switched {
         // Stored whether or not the new access token verified: the old refresh token is
@@ -671,6 +504,7 @@ async fn switch_organization(
             let _ = session::clear(&session).await;
             authkit
                 .inner
+                .core
                 .stats
                 .sign_out(crate::session::stats::SignOut::Refused);
             Redirect::to(&authkit.sign_in_path()).into_response()

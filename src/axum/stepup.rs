@@ -11,9 +11,9 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::config::AuthKit;
+use super::flow::{CallbackError, callback_error, finish_sign_in, sign_in_route};
 use super::layer::now;
 use super::pages::{self, esc};
-use super::router::{CallbackError, callback_error, finish_sign_in, same_origin, sign_in_route};
 use super::session::{STEP_UP_KEY, StepUp, StepUpKind};
 use crate::Error;
 use crate::session::attempts::{Attempt, Claim, Nonce};
@@ -22,8 +22,7 @@ use crate::user_management::{
     EnrollAuthFactor,
 };
 
-/// How long a step-up may take (WorkOS's pending tokens last 10 minutes).
-pub(crate) const STEP_UP_TTL: i64 = 600;
+pub(crate) use super::session::STEP_UP_TTL;
 
 pub(crate) fn routes(prefix: &str) -> Router<AuthKit> {
     Router::new()
@@ -168,7 +167,7 @@ async fn claim_attempt(
             tracing::info!("a step-up has no attempts left; the sign-in must start again");
             Err(too_many_attempts(authkit, session).await)
         }
-        Err(err) => Err(super::router::store_failed(authkit, &err.to_string())),
+        Err(err) => Err(super::flow::store_failed(authkit, &err.to_string())),
     }
 }
 
@@ -306,7 +305,7 @@ async fn verify_email(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Err(refused) = same_origin(&authkit, &headers) {
+    if let Err(refused) = authkit.inner.origins.check(&headers) {
         return refused.into_response();
     }
     sign_in_route(
@@ -455,7 +454,7 @@ async fn mfa(
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Err(refused) = same_origin(&authkit, &headers) {
+    if let Err(refused) = authkit.inner.origins.check(&headers) {
         return refused.into_response();
     }
     sign_in_route(
@@ -547,7 +546,7 @@ async fn select_organization(
     headers: HeaderMap,
     Form(form): Form<OrganizationForm>,
 ) -> Response {
-    if let Err(refused) = same_origin(&authkit, &headers) {
+    if let Err(refused) = authkit.inner.origins.check(&headers) {
         return refused.into_response();
     }
     let route = choose_organization(&authkit, &session, form);

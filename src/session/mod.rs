@@ -5,15 +5,23 @@
 //! - the access-token [claims](crate::session::AccessTokenClaims) and their verifier (RS256 against the
 //!   WorkOS JWKS: fetched at start-up, refetched for an unknown key, rate-limited);
 //! - [`StatsSnapshot`]: counters of refreshes, stale serves, sign-outs, store errors and JWKS
-//!   fetches.
+//!   fetches;
+//! - inside the crate: the stored session and the sign-ins in progress (what a tower-sessions
+//!   record holds, telling a store outage from an unreadable value), single-flight refresh with
+//!   back-off and race recovery, and the step-up attempt slots, all taking their inputs (a
+//!   session, the core's client, clock, verifier and counters) explicitly.
 //!
-//! Nothing here depends on axum: the Axum integration (the layer, the router, the extractors)
-//! builds on it.
+//! Nothing here depends on axum: the Axum integration (the layer, the router, the sign-in flow,
+//! the extractors) builds on it, never the other way round.
 
 pub(crate) mod attempts;
 pub(crate) mod claims;
 pub(crate) mod clock;
+pub(crate) mod core;
+pub(crate) mod flight;
+pub(crate) mod refresh;
 pub(crate) mod stats;
+pub(crate) mod stored;
 pub(crate) mod verifier;
 
 pub use claims::{AccessTokenClaims, Actor};

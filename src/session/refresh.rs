@@ -10,24 +10,24 @@
 //!   trusted before) on a later request.
 //! - **Back-off.** A refresh that failed for a transient reason (429, 5xx, network) is not
 //!   retried by every request: the session backs off (exponentially, honouring `Retry-After`)
-//!   and is served from its current tokens meanwhile (see [`AuthLayer`](super::AuthLayer)).
+//!   and is served from its current tokens meanwhile (see [`AuthLayer`](crate::web::AuthLayer)).
 //! - **Races across instances.** Instances sharing a store may both spend one refresh token;
 //!   the loser gets `invalid_grant`, re-reads the store for about half a second and takes the
 //!   winner's tokens; only then is the session signed out.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Shared};
 use sha2::{Digest, Sha256};
 
 use tower_sessions::Session;
 
-use super::config::AuthKit;
-use super::session::{self, AuthSession};
+use super::core::Core;
+use super::flight::{Entry, Flight};
+pub(crate) use super::flight::{Refreshed, Refresher};
+use super::stored::{self as session, AuthSession};
 use crate::session::stats::{RefreshOutcome, SignOut};
 use crate::session::verifier::TokenError;
 use crate::user_management::AuthenticateWithRefreshToken;
@@ -45,52 +45,6 @@ const VERIFY_RETRY: Duration = Duration::from_secs(5);
 /// How many sessions' refresh states are kept before finished ones are forgotten.
 const CAPACITY: usize = 100_000;
 
-/// The result of a refresh.
-#[derive(Clone, Debug)]
-pub(crate) enum Refreshed {
-    /// New tokens, verified; `true` when they are in the store already (else they are being
-    /// saved in the background until the store takes them).
-    Ok(Box<AuthSession>, bool),
-    /// WorkOS refused the refresh token (used, revoked, session ended): signed out.
-    Invalid,
-    /// WorkOS could not be reached or failed, or its tokens could not be verified yet: the
-    /// session keeps its current (verified) tokens; try again at `retry_at`.
-    Transient { retry_at: SystemTime },
-}
-
-type Flight = Shared<BoxFuture<'static, Refreshed>>;
-
-/// The refresh state of one refresh token.
-struct Entry {
-    /// When the flight started (real time, for forgetting old entries).
-    started: Instant,
-    /// The entry's number, so a finished flight only clears its own entry.
-    id: u64,
-    flight: Flight,
-    /// Failures in a row of this session's refresh (for the back-off).
-    failures: u32,
-}
-
-/// The refreshes in flight, recently succeeded or backing off, keyed by the SHA-256 of the
-/// refresh token being spent.
-#[derive(Default)]
-pub(crate) struct Refresher {
-    entries: Mutex<HashMap<[u8; 32], Entry>>,
-    calls: AtomicU64,
-    next_id: AtomicU64,
-}
-
-impl Refresher {
-    /// How many refresh calls were made to WorkOS.
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 fn digest(current: &AuthSession) -> [u8; 32] {
     Sha256::digest(current.refresh_token.expose_secret().as_bytes()).into()
 }
@@ -100,13 +54,13 @@ fn digest(current: &AuthSession) -> [u8; 32] {
 /// it gets in `session` (the session of the request that started it) at once; await the
 /// returned flight (which started at the returned instant) for as long as the caller can afford.
 pub(crate) fn begin(
-    authkit: &AuthKit,
+    core: &Arc<Core>,
     current: &AuthSession,
     session: &Session,
 ) -> Option<(Flight, Instant)> {
     let key = digest(current);
-    let refresher = &authkit.inner.refresher;
-    let now = authkit.inner.clock.now();
+    let refresher = &core.refresher;
+    let now = core.clock.now();
     let mut entries = refresher.lock();
     if entries.len() >= CAPACITY {
         entries.retain(|_, e| e.started.elapsed() < REMEMBER || e.flight.peek().is_none());
@@ -119,7 +73,7 @@ pub(crate) fn begin(
                 return Some((entry.flight.clone(), entry.started));
             }
             Some(Refreshed::Transient { retry_at }) if now < *retry_at => {
-                authkit.inner.stats.refresh_deferred();
+                core.stats.refresh_deferred();
                 return None;
             }
             Some(Refreshed::Transient { .. }) => entry.failures,
@@ -131,12 +85,12 @@ pub(crate) fn begin(
     let id = refresher.next_id.fetch_add(1, Ordering::Relaxed);
     let started = Instant::now();
     let task = tokio::spawn(run(
-        authkit.clone(),
+        core.clone(),
         current.clone(),
         session.clone(),
         failures,
     ));
-    let clock = authkit.inner.clock.clone();
+    let clock = core.clock.clone();
     let flight = async move {
         task.await.unwrap_or_else(|err| {
             tracing::error!(error = %err, "the refresh task failed");
@@ -159,10 +113,10 @@ pub(crate) fn begin(
     drop(entries);
     // A success resets the back-off; a refused token needs no entry once its requests saw it.
     let cleanup = flight.clone();
-    let authkit = authkit.clone();
+    let core = core.clone();
     tokio::spawn(async move {
         if let Refreshed::Ok(..) = cleanup.await
-            && let Some(entry) = authkit.inner.refresher.lock().get_mut(&key)
+            && let Some(entry) = core.refresher.lock().get_mut(&key)
             && entry.id == id
         {
             entry.failures = 0;
@@ -232,8 +186,8 @@ pub(crate) async fn won_elsewhere(session: &Session, current: &AuthSession) -> O
 /// Saves refreshed tokens the store did not take (it failed just then): they are the only
 /// valid ones (the old refresh token is spent), so keep trying, with back-off, for a while.
 /// Meanwhile this instance serves them from the finished refresh it remembers.
-fn save_later(authkit: &AuthKit, session: Session, next: AuthSession) {
-    let stats = authkit.inner.stats.clone();
+fn save_later(core: &Arc<Core>, session: Session, next: AuthSession) {
+    let stats = core.stats.clone();
     tokio::spawn(async move {
         let mut pause = Duration::from_millis(100);
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -294,29 +248,23 @@ impl Exchanged {
 /// Exchanges the refresh token of `current` for new tokens; scoped to `organization_id` when
 /// given (the organization switcher), else to the current organization.
 pub(crate) async fn exchange(
-    authkit: &AuthKit,
+    core: &Arc<Core>,
     current: &AuthSession,
     organization_id: Option<String>,
 ) -> Result<Exchanged, ExchangeError> {
-    authkit
-        .inner
-        .refresher
-        .calls
-        .fetch_add(1, Ordering::Relaxed);
+    core.refresher.calls.fetch_add(1, Ordering::Relaxed);
     let organization = organization_id.or_else(|| current.organization_id.clone());
     let mut params = AuthenticateWithRefreshToken::new(current.refresh_token.clone());
     if let Some(org) = organization {
         params = params.organization_id(org);
     }
-    let auth = authkit
-        .inner
+    let auth = core
         .client
         .user_management()
         .authenticate_with_refresh_token(params)
         .await
         .map_err(ExchangeError::Api)?;
-    match authkit
-        .inner
+    match core
         .verifier
         .verify(auth.access_token.expose_secret())
         .await
@@ -331,7 +279,7 @@ pub(crate) async fn exchange(
         }
         Err(why) => {
             // The old refresh token is spent: keep everything WorkOS gave, verify it later.
-            authkit.inner.stats.unverified_kept();
+            core.stats.unverified_kept();
             Ok(Exchanged::Unverified {
                 session: current.with_unverified(auth),
                 why,
@@ -354,8 +302,8 @@ pub(crate) async fn save_now(
 }
 
 /// The refresh task: brings `current` up to date and stores the result.
-async fn run(authkit: AuthKit, current: AuthSession, session: Session, failures: u32) -> Refreshed {
-    let inner = &authkit.inner;
+async fn run(core: Arc<Core>, current: AuthSession, session: Session, failures: u32) -> Refreshed {
+    let inner = &*core;
     let user = current.user.id.clone();
     let session_hash = crate::session::id_hash(session.id());
     // Tokens kept unverified at an earlier refresh: verify them first; if they expired in the
@@ -373,7 +321,7 @@ async fn run(authkit: AuthKit, current: AuthSession, session: Session, failures:
                         Err(err) => {
                             inner.stats.store_error();
                             tracing::warn!(%user, session = %session_hash, error = %err, "could not store the verified session; retrying in the background");
-                            save_later(&authkit, session.clone(), next.clone());
+                            save_later(&core, session.clone(), next.clone());
                             false
                         }
                     };
@@ -391,7 +339,7 @@ async fn run(authkit: AuthKit, current: AuthSession, session: Session, failures:
             }
         }
     }
-    match exchange(&authkit, &current, None).await {
+    match exchange(&core, &current, None).await {
         Ok(exchanged) => {
             let saved = match save_now(&session, exchanged.session()).await {
                 Ok(()) => true,
@@ -399,7 +347,7 @@ async fn run(authkit: AuthKit, current: AuthSession, session: Session, failures:
                     // The old refresh token is spent: these are the session's only tokens.
                     inner.stats.store_error();
                     tracing::warn!(%user, session = %session_hash, error = %err, "could not store the refreshed session; retrying in the background");
-                    save_later(&authkit, session.clone(), exchanged.session().clone());
+                    save_later(&core, session.clone(), exchanged.session().clone());
                     false
                 }
             };

@@ -266,6 +266,13 @@ impl Faults {
         lock(&self.rules).clear();
     }
 
+    /// Forgets the faults, the request log and the answers kept for idempotent replay.
+    pub fn reset(&self) {
+        self.clear();
+        self.clear_requests();
+        lock(&self.idempotent).clear();
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.log).clone()
     }

@@ -202,16 +202,6 @@ fn load_keys(key_pem: &str, cert_pem: &str, kid: &str) -> Result<Keys, String> {
     })
 }
 
-/// The permissions each role slug grants in the emulator (a fixed map: the emulator has no
-/// role editor). Unknown roles grant none.
-pub(crate) fn role_permissions(role: &str) -> &'static [&'static str] {
-    match role {
-        "admin" => &["users:manage", "widgets:manage", "widgets:read"],
-        "member" => &["widgets:read"],
-        _ => &[],
-    }
-}
-
 /// What goes into an access token.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TokenSubject {
@@ -239,7 +229,7 @@ struct Claims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     roles: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    permissions: Option<Vec<&'static str>>,
+    permissions: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     act: Option<Value>,
 }
@@ -255,14 +245,7 @@ pub(crate) fn sign_access_token(
     let now = state.now().unix_timestamp();
     let ttl = i64::try_from(state.config.access_token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
     let in_org = subject.organization_id.is_some();
-    let mut permissions: Vec<&'static str> = Vec::new();
-    for role in &subject.roles {
-        for p in role_permissions(role) {
-            if !permissions.contains(p) {
-                permissions.push(p);
-            }
-        }
-    }
+    let permissions = state.config.roles.permissions(&subject.roles);
     let claims = Claims {
         iss: &state.config.issuer,
         sub: &subject.user_id,

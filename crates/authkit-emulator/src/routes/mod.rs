@@ -5,6 +5,7 @@ mod email_verification;
 mod invitations;
 mod magic_auth;
 mod organization_memberships;
+mod organizations;
 mod password_reset;
 mod sessions;
 mod users;
@@ -22,6 +23,7 @@ pub(crate) fn router(state: SharedState) -> Router {
         .merge(sessions::api_routes())
         .merge(auth_factors::routes())
         .merge(organization_memberships::routes())
+        .merge(organizations::routes())
         .merge(invitations::routes())
         .merge(magic_auth::routes())
         .merge(password_reset::routes())

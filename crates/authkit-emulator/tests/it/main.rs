@@ -7,3 +7,4 @@ mod faults;
 mod impersonation;
 mod registration;
 mod rotation;
+mod seeding;

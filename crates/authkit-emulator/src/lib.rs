@@ -211,6 +211,7 @@
 struct ReadmeDoctests;
 
 mod auth;
+mod control;
 mod faults;
 mod http;
 mod outbox;
@@ -334,6 +335,22 @@ impl State {
     /// The signing keys, to change them.
     pub fn keys_mut(&self) -> RwLockWriteGuard<'_, KeyRing> {
         self.keys.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// See [`Emulator::advance_clock`].
+    pub fn advance_clock(&self, by: Duration) {
+        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        self.clock_offset.fetch_add(secs, Ordering::Relaxed);
+    }
+
+    /// See [`Emulator::reset`].
+    pub fn reset(&self) {
+        self.clock_offset.store(0, Ordering::Relaxed);
+        self.reseed();
+        self.outbox.clear();
+        self.faults.reset();
+        *self.keys_mut() = KeyRing::new(self.initial_key.clone());
+        tracing::info!("emulator: reset to the seeded state");
     }
 
     /// Replaces the data with the seeded data, as at start.
@@ -662,8 +679,7 @@ impl Emulator {
     /// Moves the emulator's clock forward, so codes, tokens and invitations expire without
     /// waiting. Access tokens issued afterwards carry the advanced `iat`/`exp`.
     pub fn advance_clock(&self, by: Duration) {
-        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        self.state.clock_offset.fetch_add(secs, Ordering::Relaxed);
+        self.state.advance_clock(by);
     }
 
     /// Puts the emulator back as it started: the seeded users, organizations and memberships
@@ -684,13 +700,7 @@ impl Emulator {
     /// # Ok(()) }
     /// ```
     pub fn reset(&self) {
-        let state = &self.state;
-        state.clock_offset.store(0, Ordering::Relaxed);
-        state.reseed();
-        state.outbox.clear();
-        state.faults.reset();
-        *state.keys_mut() = KeyRing::new(state.initial_key.clone());
-        tracing::info!("emulator: reset to the seeded state");
+        self.state.reset();
     }
 
     /// Creates an organization (the User Management API has no endpoint for it) and returns its id.

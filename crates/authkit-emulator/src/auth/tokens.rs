@@ -146,7 +146,7 @@ impl KeyRing {
 
     /// Publishes `key` in the JWKS (no change if it is already published). Another key under
     /// the same `kid` is refused.
-    fn publish(&mut self, key: &SigningKey) -> Result<(), EmulatorError> {
+    pub fn publish(&mut self, key: &SigningKey) -> Result<(), EmulatorError> {
         match self.published.iter().find(|k| k.kid() == key.kid()) {
             Some(existing) if existing.same_as(key) => Ok(()),
             Some(_) => Err(EmulatorError::Refused(format!(
@@ -340,17 +340,38 @@ impl Emulator {
     /// # Ok(()) }
     /// ```
     pub fn rotate_signing_key(&self, key: SigningKey) -> Result<(), EmulatorError> {
-        let mut ring = self.state.keys_mut();
-        ring.publish(&key)?;
-        tracing::info!(kid = %key.kid(), "emulator: signing key rotated");
-        ring.signing = key;
-        Ok(())
+        self.state.keys_mut().rotate(key)
     }
 
     /// Removes the key `kid` from the JWKS: tokens it signed no longer verify against a fresh
     /// JWKS. Refused for the key that signs now (rotate first) and for a `kid` not published.
     pub fn retire_signing_key(&self, kid: &str) -> Result<(), EmulatorError> {
-        let mut ring = self.state.keys_mut();
+        self.state.keys_mut().retire(kid)
+    }
+}
+
+impl KeyRing {
+    /// The `kid` of the signing key.
+    pub fn signing_kid(&self) -> &str {
+        self.signing.kid()
+    }
+
+    /// The published `kid`s, oldest first.
+    pub fn published_kids(&self) -> Vec<String> {
+        self.published.iter().map(|k| k.kid().to_owned()).collect()
+    }
+
+    /// Signs with `key` from now on, publishing it first if needed.
+    pub fn rotate(&mut self, key: SigningKey) -> Result<(), EmulatorError> {
+        self.publish(&key)?;
+        tracing::info!(kid = %key.kid(), "emulator: signing key rotated");
+        self.signing = key;
+        Ok(())
+    }
+
+    /// Stops publishing `kid` (never the signing key).
+    pub fn retire(&mut self, kid: &str) -> Result<(), EmulatorError> {
+        let ring = self;
         if ring.signing.kid() == kid {
             return Err(EmulatorError::Refused(format!(
                 "'{kid}' signs the tokens issued now: rotate to another key before retiring it"

@@ -11,7 +11,6 @@ mod sessions;
 mod users;
 
 use axum::Router;
-use axum::routing::get;
 
 use super::SharedState;
 use super::http::require_api_key;
@@ -33,32 +32,13 @@ pub(crate) fn router(state: SharedState) -> Router {
             require_api_key,
         ));
     let public = Router::new()
-        .route("/__emulator/outbox", get(outbox))
         .merge(super::auth::grants::routes())
         .merge(super::auth::tokens::routes())
         .merge(sessions::public_routes());
     let public = public.merge(crate::auth::hosted::routes());
-    Router::new().merge(api).merge(public).with_state(state)
-}
-
-#[derive(serde::Deserialize)]
-struct OutboxQuery {
-    to: Option<String>,
-}
-
-/// `GET /__emulator/outbox?to=<email>`: the emails sent, newest last.
-async fn outbox(
-    axum::extract::State(state): axum::extract::State<SharedState>,
-    axum::extract::Query(q): axum::extract::Query<OutboxQuery>,
-) -> axum::Json<serde_json::Value> {
-    let emails: Vec<_> = state
-        .outbox
-        .all()
-        .into_iter()
-        .filter(|e| {
-            q.to.as_deref()
-                .is_none_or(|to| e.to.eq_ignore_ascii_case(to))
-        })
-        .collect();
-    axum::Json(serde_json::json!({ "data": emails }))
+    Router::new()
+        .merge(api)
+        .merge(super::control::routes(state.clone()))
+        .merge(public)
+        .with_state(state)
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod control;
 mod faults;
 mod impersonation;
 mod registration;

@@ -205,6 +205,65 @@
 //! [`Emulator::advance_clock`] moves the emulator's clock forward, so codes, tokens and
 //! sessions expire without waiting.
 
+//!
+//! # Seeding
+//!
+//! [`EmulatorBuilder::seed`] gives the emulator its data at start, and again at every
+//! [`Emulator::reset`]: users (pinned ids, passwords, names, verified or not, TOTP secrets,
+//! external ids, metadata), organizations (ids, external ids, domains), memberships (role,
+//! status), a role catalogue (each role's permissions go into access tokens, and unknown role
+//! slugs get WorkOS's `invalid_role`), registered URIs, the API key and the client id. Read a
+//! seed from YAML or JSON with [`Seed::from_path`] (the binary's `--seed`); unknown fields are
+//! refused by name. [`EmulatorBuilder::seed_user`] adds one [`SeedUser`].
+//!
+//! # The outbox
+//!
+//! [`Emulator::outbox`], [`Emulator::last_email_to`] and [`Emulator::clear_outbox`] show the
+//! [`Email`]s WorkOS would send: codes, reset links, invitations.
+//!
+//! # Step-ups and test helpers
+//!
+//! [`Emulator::approve_sign_in`] and [`Emulator::approve_sign_in_pending`] complete a sign-in
+//! without a browser (the second leaves the step-ups to the code exchange);
+//! [`Emulator::seed_membership`], [`Emulator::seed_magic_auth`],
+//! [`Emulator::seed_authorization_code`] and [`Emulator::seed_totp_factor`] put records in
+//! place directly; [`Emulator::pending_code_user`], [`Emulator::pending_code_challenge`] and
+//! [`Emulator::latest_email_verification_id`] read back what the hosted page issued.
+//!
+//! # The HTTP control API
+//!
+//! The same controls over HTTP, for tests in any language, under `/__emulator/` with the API
+//! key as bearer token (the emulator's README has curl examples): `GET`/`DELETE
+//! /__emulator/outbox`, `GET`/`DELETE /__emulator/requests`, `POST /__emulator/faults`,
+//! `DELETE /__emulator/faults/{id}`, `DELETE /__emulator/faults`, `POST
+//! /__emulator/clock/advance`, `GET /__emulator/signing-keys`, `POST
+//! /__emulator/signing-keys/{rotate,publish,retire}` and `POST /__emulator/reset`. Control
+//! calls are not in the request log and injected faults never hit them.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use authkit_emulator::Emulator;
+//! use serde_json::{Value, json};
+//!
+//! let emulator = Emulator::start().await?;
+//! let http = reqwest::Client::new();
+//! let fault: Value = http
+//!     .post(format!("{}/__emulator/faults", emulator.base_url()))
+//!     .bearer_auth(emulator.api_key())
+//!     .json(&json!({ "path": "/sso/jwks/*", "status": 503, "times": 1 }))
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(fault["id"], "fault_1");
+//! let anonymous = http.post(format!("{}/__emulator/reset", emulator.base_url())).send().await?;
+//! assert_eq!(anonymous.status(), 401);
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
 /// The README's example, compiled as a doc test.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -384,7 +384,10 @@ fn print_demo(emulator: &Emulator, app_url: &str) {
     println!(
         "    otpauth://totp/authkit-axum%20demo:tom%40example.com?secret={DEMO_TOTP_SECRET}&issuer=authkit-axum%20demo&algorithm=SHA1&digits=6&period=30"
     );
-    println!("  uma@example.com's verification code is in the outbox: {base}/__emulator/outbox");
+    println!(
+        "  uma@example.com's verification code is in the outbox: curl -H 'Authorization: Bearer {}' {base}/__emulator/outbox",
+        emulator.api_key()
+    );
     println!();
     println!("  Open {app_url} and sign in.");
     println!("{rule}");

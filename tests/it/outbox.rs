@@ -24,11 +24,12 @@ async fn emails_are_read_over_http_and_filtered_by_recipient() {
         .await
         .unwrap();
 
-    // No API key needed: the outbox is the emulator's own, public route.
+    // With the emulator's API key, like the rest of its API.
     let http = reqwest::Client::new();
     let url = format!("{}/__emulator/outbox", emulator.base_url());
     let all: Value = http
         .get(&url)
+        .bearer_auth(emulator.api_key())
         .send()
         .await
         .unwrap()
@@ -58,6 +59,7 @@ async fn emails_are_read_over_http_and_filtered_by_recipient() {
 
     let only_grace: Value = http
         .get(format!("{url}?to=GRACE%40example.com"))
+        .bearer_auth(emulator.api_key())
         .send()
         .await
         .unwrap()
@@ -70,6 +72,7 @@ async fn emails_are_read_over_http_and_filtered_by_recipient() {
 
     let nobody: Value = http
         .get(format!("{url}?to=nobody%40example.com"))
+        .bearer_auth(emulator.api_key())
         .send()
         .await
         .unwrap()
@@ -81,7 +84,15 @@ async fn emails_are_read_over_http_and_filtered_by_recipient() {
     // The in-process view agrees, and clearing empties both.
     assert_eq!(emulator.outbox().len(), 2);
     emulator.clear_outbox();
-    let cleared: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    let cleared: Value = http
+        .get(&url)
+        .bearer_auth(emulator.api_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(cleared["data"], serde_json::json!([]));
     support::assert_contract(&emulator);
 }

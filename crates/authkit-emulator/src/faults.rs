@@ -62,6 +62,13 @@ pub(crate) enum Window {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FaultId(u64);
 
+impl FaultId {
+    /// Reads an id as [`Display`](std::fmt::Display) writes it, e.g. `fault_1`.
+    pub(crate) fn parse(text: &str) -> Option<FaultId> {
+        text.strip_prefix("fault_")?.parse().ok().map(FaultId)
+    }
+}
+
 impl std::fmt::Display for FaultId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "fault_{}", self.0)
@@ -266,6 +273,13 @@ impl Faults {
         lock(&self.rules).clear();
     }
 
+    /// Forgets the faults, the request log and the answers kept for idempotent replay.
+    pub fn reset(&self) {
+        self.clear();
+        self.clear_requests();
+        lock(&self.idempotent).clear();
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.log).clone()
     }
@@ -436,6 +450,9 @@ pub(crate) async fn middleware(
     request: Request,
     next: Next,
 ) -> Response {
+    if request.uri().path().starts_with(crate::control::PREFIX) {
+        return next.run(request).await;
+    }
     let faults = &state.faults;
     let received_at = SystemTime::now();
     let started = Instant::now();

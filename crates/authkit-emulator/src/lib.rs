@@ -205,16 +205,77 @@
 //! [`Emulator::advance_clock`] moves the emulator's clock forward, so codes, tokens and
 //! sessions expire without waiting.
 
+//!
+//! # Seeding
+//!
+//! [`EmulatorBuilder::seed`] gives the emulator its data at start, and again at every
+//! [`Emulator::reset`]: users (pinned ids, passwords, names, verified or not, TOTP secrets,
+//! external ids, metadata), organizations (ids, external ids, domains), memberships (role,
+//! status), a role catalogue (each role's permissions go into access tokens, and unknown role
+//! slugs get WorkOS's `invalid_role`), registered URIs, the API key and the client id. Read a
+//! seed from YAML or JSON with [`Seed::from_path`] (the binary's `--seed`); unknown fields are
+//! refused by name. [`EmulatorBuilder::seed_user`] adds one [`SeedUser`].
+//!
+//! # The outbox
+//!
+//! [`Emulator::outbox`], [`Emulator::last_email_to`] and [`Emulator::clear_outbox`] show the
+//! [`Email`]s WorkOS would send: codes, reset links, invitations.
+//!
+//! # Step-ups and test helpers
+//!
+//! [`Emulator::approve_sign_in`] and [`Emulator::approve_sign_in_pending`] complete a sign-in
+//! without a browser (the second leaves the step-ups to the code exchange);
+//! [`Emulator::seed_membership`], [`Emulator::seed_magic_auth`],
+//! [`Emulator::seed_authorization_code`] and [`Emulator::seed_totp_factor`] put records in
+//! place directly; [`Emulator::pending_code_user`], [`Emulator::pending_code_challenge`] and
+//! [`Emulator::latest_email_verification_id`] read back what the hosted page issued.
+//!
+//! # The HTTP control API
+//!
+//! The same controls over HTTP, for tests in any language, under `/__emulator/` with the API
+//! key as bearer token (the emulator's README has curl examples): `GET`/`DELETE
+//! /__emulator/outbox`, `GET`/`DELETE /__emulator/requests`, `POST /__emulator/faults`,
+//! `DELETE /__emulator/faults/{id}`, `DELETE /__emulator/faults`, `POST
+//! /__emulator/clock/advance`, `GET /__emulator/signing-keys`, `POST
+//! /__emulator/signing-keys/{rotate,publish,retire}` and `POST /__emulator/reset`. Control
+//! calls are not in the request log and injected faults never hit them.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use authkit_emulator::Emulator;
+//! use serde_json::{Value, json};
+//!
+//! let emulator = Emulator::start().await?;
+//! let http = reqwest::Client::new();
+//! let fault: Value = http
+//!     .post(format!("{}/__emulator/faults", emulator.base_url()))
+//!     .bearer_auth(emulator.api_key())
+//!     .json(&json!({ "path": "/sso/jwks/*", "status": 503, "times": 1 }))
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(fault["id"], "fault_1");
+//! let anonymous = http.post(format!("{}/__emulator/reset", emulator.base_url())).send().await?;
+//! assert_eq!(anonymous.status(), 401);
+//! # Ok(()) }
+//! ```
+
+#![deny(missing_docs)]
+
 /// The README's example, compiled as a doc test.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
 mod auth;
+mod control;
 mod faults;
 mod http;
 mod outbox;
 mod registration;
+mod roles;
 mod routes;
 mod seed;
 mod store;
@@ -232,12 +293,16 @@ pub use auth::impersonation::Impersonation;
 pub use auth::tokens::SigningKey;
 pub use faults::{Fault, FaultId, RecordedRequest};
 pub use outbox::{Email, EmailKind};
-pub use seed::SeedUser;
+pub use seed::{
+    DomainState, MembershipStatus, Seed, SeedDomain, SeedMembership, SeedOrganization, SeedRole,
+    SeedUser,
+};
 
 use auth::tokens::KeyRing;
 use faults::Faults;
 use outbox::Outbox;
 use registration::Registered;
+use roles::Roles;
 use store::Store;
 
 /// The API key the emulator accepts unless told otherwise.
@@ -263,6 +328,10 @@ pub enum EmulatorError {
     /// A setting was rejected.
     #[error("invalid emulator setting: {0}")]
     Invalid(String),
+    /// The seed data (a seed file or a [`Seed`]) is invalid. The text names the file, if
+    /// any, the entry and the problem.
+    #[error("invalid seed: {0}")]
+    Seed(String),
     /// A control call or test helper was refused, e.g. a sign-in for an unknown user or to a
     /// redirect URI that is not registered. The text says why and what to do.
     #[error("the emulator refused: {0}")]
@@ -283,6 +352,8 @@ pub(crate) struct Config {
     pub registered: Registered,
     /// Every sign-in needs MFA: users without a factor must enroll one (`mfa_enrollment`).
     pub require_mfa: bool,
+    /// The role catalogue.
+    pub roles: Roles,
 }
 
 /// Everything the handlers share.
@@ -295,6 +366,10 @@ pub(crate) struct State {
     keys: RwLock<KeyRing>,
     /// Seconds added to the real clock (see [`Emulator::advance_clock`]).
     clock_offset: AtomicI64,
+    /// The seed, with every id filled in, that [`Emulator::reset`] restores.
+    seed: Seed,
+    /// The key that signed at start, restored by [`Emulator::reset`].
+    initial_key: SigningKey,
 }
 
 pub(crate) type SharedState = Arc<State>;
@@ -319,6 +394,29 @@ impl State {
     /// The signing keys, to change them.
     pub fn keys_mut(&self) -> RwLockWriteGuard<'_, KeyRing> {
         self.keys.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// See [`Emulator::advance_clock`].
+    pub fn advance_clock(&self, by: Duration) {
+        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        self.clock_offset.fetch_add(secs, Ordering::Relaxed);
+    }
+
+    /// See [`Emulator::reset`].
+    pub fn reset(&self) {
+        self.clock_offset.store(0, Ordering::Relaxed);
+        self.reseed();
+        self.outbox.clear();
+        self.faults.reset();
+        *self.keys_mut() = KeyRing::new(self.initial_key.clone());
+        tracing::info!("emulator: reset to the seeded state");
+    }
+
+    /// Replaces the data with the seeded data, as at start.
+    fn reseed(&self) {
+        let mut store = Store::default();
+        seed::apply(self, &self.seed, &mut store);
+        *self.store() = store;
     }
 }
 
@@ -364,7 +462,7 @@ pub struct EmulatorBuilder {
     issuer: Option<String>,
     access_token_ttl: Option<Duration>,
     signing_key: Option<SigningKey>,
-    seed: Vec<SeedUser>,
+    seed: Seed,
     require_mfa: bool,
     redirect_uris: Vec<String>,
     logout_redirect_uris: Vec<String>,
@@ -380,7 +478,25 @@ impl EmulatorBuilder {
 
     /// A user to create at start (with organizations and a TOTP factor, as described).
     pub fn seed_user(mut self, user: SeedUser) -> Self {
-        self.seed.push(user);
+        self.seed.users.push(user);
+        self
+    }
+
+    /// Seed data to hold at start and after a [reset](Emulator::reset): users,
+    /// organizations, memberships, the role catalogue, and the [`Seed`]'s registered URIs,
+    /// API key and client id (which replace those set before). Several seeds add up; see
+    /// [`Seed`] for the file format.
+    pub fn seed(mut self, mut seed: Seed) -> Self {
+        if let Some(api_key) = seed.api_key.take() {
+            self.api_key = Some(api_key);
+        }
+        if let Some(client_id) = seed.client_id.take() {
+            self.client_id = Some(client_id);
+        }
+        self.redirect_uris.append(&mut seed.redirect_uris);
+        self.logout_redirect_uris
+            .append(&mut seed.logout_redirect_uris);
+        self.seed.merge(seed);
         self
     }
 
@@ -448,6 +564,10 @@ impl EmulatorBuilder {
 
     /// Starts serving on `127.0.0.1`.
     pub async fn start(self) -> Result<Emulator, EmulatorError> {
+        let mut seed = self.seed;
+        seed.resolve();
+        seed.check()?;
+        let roles = seed.roles()?;
         let registered = Registered::new(
             &self.redirect_uris,
             &self.logout_redirect_uris,
@@ -477,6 +597,7 @@ impl EmulatorBuilder {
             access_token_ttl: self.access_token_ttl.unwrap_or(Duration::from_secs(300)),
             registered,
             require_mfa: self.require_mfa,
+            roles,
         };
         let signing_key = self.signing_key.unwrap_or_else(SigningKey::development);
         let state: SharedState = Arc::new(State {
@@ -484,10 +605,12 @@ impl EmulatorBuilder {
             store: Mutex::new(Store::default()),
             outbox: Outbox::default(),
             faults: Faults::default(),
-            keys: RwLock::new(KeyRing::new(signing_key)),
+            keys: RwLock::new(KeyRing::new(signing_key.clone())),
             clock_offset: AtomicI64::new(0),
+            seed,
+            initial_key: signing_key,
         });
-        seed::apply(&state, &self.seed)?;
+        state.reseed();
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -615,16 +738,33 @@ impl Emulator {
     /// Moves the emulator's clock forward, so codes, tokens and invitations expire without
     /// waiting. Access tokens issued afterwards carry the advanced `iat`/`exp`.
     pub fn advance_clock(&self, by: Duration) {
-        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
-        self.state.clock_offset.fetch_add(secs, Ordering::Relaxed);
+        self.state.advance_clock(by);
+    }
+
+    /// Puts the emulator back as it started: the seeded users, organizations and memberships
+    /// (with the same ids; everything made since is gone, sessions and codes included), an
+    /// empty outbox and request log, no faults, the real clock, and the signing key it
+    /// started with (rotated keys are dropped from the JWKS). Registered URIs, the API key and
+    /// the client id stay.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authkit_emulator::{Emulator, SeedUser};
+    ///
+    /// let emulator = Emulator::builder().seed_user(SeedUser::new("ada@example.com").id("user_ada")).start().await?;
+    /// emulator.create_organization("Made in a test");
+    /// emulator.reset();
+    /// assert!(emulator.organizations().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn reset(&self) {
+        self.state.reset();
     }
 
     /// Creates an organization (the User Management API has no endpoint for it) and returns its id.
     pub fn create_organization(&self, name: &str) -> String {
-        let org = store::OrganizationRec {
-            id: store::new_id("org"),
-            name: name.to_owned(),
-        };
+        let org = store::OrganizationRec::new(store::new_id("org"), name, self.state.now());
         let id = org.id.clone();
         self.state.store().organizations.insert(org);
         id

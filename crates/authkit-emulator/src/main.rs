@@ -6,7 +6,13 @@
 //! PORT=4200 RUST_LOG=debug cargo run -p authkit-emulator
 //! cargo run -p authkit-emulator -- --redirect-uri http://localhost:8080/callback \
 //!     --logout-redirect-uri http://localhost:8080/
+//! cargo run -p authkit-emulator -- --port 4100 --seed crates/authkit-emulator/examples/seed.yaml
 //! ```
+//!
+//! `--seed <file>` (YAML or JSON, see `authkit_emulator::Seed`) replaces the demo users with
+//! the file's users, organizations, memberships and roles; its redirect URIs, if it lists any,
+//! replace the default ones, and its API key and client id replace the defaults. A bad seed
+//! file stops the start with a message naming the file and the problem.
 //!
 //! Point an app at it with the variables the banner prints. As in the WorkOS dashboard, a
 //! sign-in returns only to a registered redirect URI and a sign-out only to a registered
@@ -19,7 +25,7 @@
 
 use std::error::Error;
 
-use authkit_emulator::{Emulator, SeedUser};
+use authkit_emulator::{Emulator, Seed, SeedUser};
 use tracing_subscriber::EnvFilter;
 
 /// The port used when `PORT` is not set.
@@ -80,10 +86,36 @@ async fn main() {
 
 async fn run() -> Result<(), Box<dyn Error>> {
     let args = Args::parse()?;
-    let builder = Emulator::builder()
-        .port(args.port)
-        .redirect_uri(DEFAULT_REDIRECT_URI)
-        .logout_redirect_uri(DEFAULT_LOGOUT_REDIRECT_URI);
+    let seed = args.seed.as_deref().map(Seed::from_path).transpose()?;
+    let mut builder = Emulator::builder().port(args.port);
+    if seed.as_ref().is_none_or(|s| s.redirect_uris.is_empty()) {
+        builder = builder.redirect_uri(DEFAULT_REDIRECT_URI);
+    }
+    if seed
+        .as_ref()
+        .is_none_or(|s| s.logout_redirect_uris.is_empty())
+    {
+        builder = builder.logout_redirect_uri(DEFAULT_LOGOUT_REDIRECT_URI);
+    }
+    let users = match &seed {
+        Some(seed) => seed
+            .users
+            .iter()
+            .map(|u| {
+                let id =
+                    u.id.clone()
+                        .unwrap_or_else(|| "(id made at start)".to_owned());
+                (u.email.clone(), id)
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let builder = match seed {
+        Some(seed) => builder.seed(seed),
+        None => demo_users()
+            .into_iter()
+            .fold(builder, |builder, (user, _)| builder.seed_user(user)),
+    };
     let builder = args
         .redirect_uris
         .iter()
@@ -96,14 +128,19 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .allowed_hosts
         .iter()
         .fold(builder, |b, host| b.allowed_host(host));
-    let emulator = demo_users()
-        .into_iter()
-        .fold(builder, |builder, (user, _)| builder.seed_user(user))
-        .start()
-        .await
-        .map_err(|e| format!("{e}; choose another port with --port <port>"))?;
+    let emulator = builder.start().await.map_err(|e| match (&e, &args.seed) {
+        (authkit_emulator::EmulatorError::Bind { .. }, _) => {
+            format!("{e}; choose another port with --port <port>")
+        }
+        (_, Some(path)) => format!("seed file {path}: {e}"),
+        (_, None) => e.to_string(),
+    })?;
     let organizations = emulator.organizations();
-    print_banner(&emulator, &organizations);
+    print_banner(
+        &emulator,
+        &organizations,
+        args.seed.is_some().then_some(&users),
+    );
 
     tokio::signal::ctrl_c().await?;
     println!("\nStopping the WorkOS emulator.");
@@ -121,14 +158,19 @@ struct Args {
     logout_redirect_uris: Vec<String>,
     /// `--allowed-host <name>`, repeatable.
     allowed_hosts: Vec<String>,
+    /// `--seed <file>`: seed data instead of the demo users.
+    seed: Option<String>,
 }
 
 const USAGE: &str = "\
-Usage: authkit-emulator [--port <port>] [--redirect-uri <url>]... [--logout-redirect-uri <url>]...
-                        [--allowed-host <name>]...
+Usage: authkit-emulator [--port <port>] [--seed <file>] [--redirect-uri <url>]...
+                        [--logout-redirect-uri <url>]... [--allowed-host <name>]...
 
 Runs a local WorkOS emulator with demo users (development and tests only; never production).
 
+  --seed <file>                 seed data (YAML or JSON): users, organizations, memberships,
+                                roles, redirect URIs, API key, client id; replaces the demo
+                                users (see crates/authkit-emulator/examples/seed.yaml)
   --port <port>                 port on 127.0.0.1 (default: $PORT, else 4100)
   --redirect-uri <url>          a redirect URI sign-ins may return to, besides
                                 http://localhost:3000/auth/callback (repeatable)
@@ -146,6 +188,7 @@ impl Args {
             redirect_uris: Vec::new(),
             logout_redirect_uris: Vec::new(),
             allowed_hosts: Vec::new(),
+            seed: None,
         };
         while let Some(arg) = args.next() {
             let mut value = |example: &str| {
@@ -161,6 +204,7 @@ impl Args {
                     .logout_redirect_uris
                     .push(value("http://localhost:8080/")?),
                 "--allowed-host" => parsed.allowed_hosts.push(value("emulator")?),
+                "--seed" => parsed.seed = Some(value("seed.yaml")?),
                 "--help" | "-h" => {
                     println!("{USAGE}");
                     std::process::exit(0);
@@ -177,7 +221,13 @@ impl Args {
     }
 }
 
-fn print_banner(emulator: &Emulator, organizations: &[(String, String)]) {
+/// Prints where the emulator is and what it holds; `seeded` lists a seed file's users as
+/// `(email, id)` (the demo users otherwise).
+fn print_banner(
+    emulator: &Emulator,
+    organizations: &[(String, String)],
+    seeded: Option<&Vec<(String, String)>>,
+) {
     let base = emulator.base_url();
     let rule = "=".repeat(72);
     println!("{rule}");
@@ -192,11 +242,21 @@ fn print_banner(emulator: &Emulator, organizations: &[(String, String)]) {
     println!("    export WORKOS_API_KEY={}", emulator.api_key());
     println!("    export WORKOS_CLIENT_ID={}", emulator.client_id());
     println!();
-    println!("  Demo users, all with the password {PASSWORD}:");
-    for (user, about) in demo_users() {
-        println!("    {:<20} {about}", user.email);
+    match seeded {
+        Some(users) => {
+            println!("  Users from the seed file:");
+            for (email, id) in users {
+                println!("    {email:<28} {id}");
+            }
+        }
+        None => {
+            println!("  Demo users, all with the password {PASSWORD}:");
+            for (user, about) in demo_users() {
+                println!("    {:<20} {about}", user.email);
+            }
+            println!("  tom@example.com's TOTP secret: {TOTP_SECRET}");
+        }
     }
-    println!("  tom@example.com's TOTP secret: {TOTP_SECRET}");
     println!();
     println!("  Organizations:");
     for (id, name) in organizations {
@@ -213,7 +273,10 @@ fn print_banner(emulator: &Emulator, organizations: &[(String, String)]) {
     }
     println!();
     println!("  Emails WorkOS would send (codes, links): GET {base}/__emulator/outbox");
-    println!("    e.g. curl '{base}/__emulator/outbox?to=alice@example.com'");
+    println!(
+        "    e.g. curl -H 'Authorization: Bearer {}' '{base}/__emulator/outbox?to=alice@example.com'",
+        emulator.api_key()
+    );
     println!();
     println!("  Press Ctrl-C to stop.");
     println!("{rule}");

@@ -1,6 +1,6 @@
 //! Where the emails WorkOS would send land: magic auth codes, email verification codes,
 //! password reset links and invitations. Read in process with [`Emulator::outbox`](super::Emulator::outbox)
-//! or over HTTP at `GET /__emulator/outbox?to=<email>`.
+//! or over HTTP at `GET /__emulator/outbox?to=<email>` (with the API key).
 
 use std::sync::Mutex;
 

@@ -301,6 +301,58 @@ impl UserRec {
 pub(crate) struct OrganizationRec {
     pub id: String,
     pub name: String,
+    pub external_id: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub domains: Vec<DomainRec>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A domain of an organization.
+#[derive(Debug, Clone)]
+pub(crate) struct DomainRec {
+    pub id: String,
+    pub domain: String,
+    /// `verified`, `pending`, `failed`, `unverified` or `legacy_verified`.
+    pub state: String,
+}
+
+impl OrganizationRec {
+    /// An organization without domains, external id or metadata.
+    pub fn new(id: String, name: &str, now: OffsetDateTime) -> Self {
+        OrganizationRec {
+            id,
+            name: name.to_owned(),
+            external_id: None,
+            metadata: BTreeMap::new(),
+            domains: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The spec's `Organization` object.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "object": "organization",
+            "id": self.id,
+            "name": self.name,
+            "domains": self.domains.iter().map(|d| json!({
+                "object": "organization_domain",
+                "id": d.id,
+                "organization_id": self.id,
+                "domain": d.domain,
+                "state": d.state,
+                "verification_strategy": "manual",
+                "created_at": ts(self.created_at),
+                "updated_at": ts(self.updated_at),
+            })).collect::<Vec<_>>(),
+            "metadata": self.metadata,
+            "external_id": self.external_id,
+            "created_at": ts(self.created_at),
+            "updated_at": ts(self.updated_at),
+        })
+    }
 }
 
 /// An organization membership.

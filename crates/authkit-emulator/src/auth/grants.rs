@@ -924,7 +924,6 @@ fn code_grant(
 impl Emulator {
     /// Creates an active organization membership directly in the store and returns its id.
     /// A test helper; prefer the membership API where it is available.
-    #[doc(hidden)]
     pub fn seed_membership(&self, user_id: &str, organization_id: &str, role_slug: &str) -> String {
         let now = self.state.now();
         let id = new_id("om");
@@ -942,7 +941,6 @@ impl Emulator {
 
     /// Creates a Magic Auth code (valid 10 minutes) for the user with `email` directly in the
     /// store and returns the code, or `None` when no user has that email. A test helper.
-    #[doc(hidden)]
     pub fn seed_magic_auth(&self, email: &str) -> Option<String> {
         let now = self.state.now();
         let mut store = self.state.store();
@@ -968,7 +966,6 @@ impl Emulator {
 
     /// Issues an authorization code for `user_id` directly in the store, as the hosted sign-in
     /// page does, with an optional PKCE S256 `code_challenge`; returns the code. A test helper.
-    #[doc(hidden)]
     pub fn seed_authorization_code(&self, user_id: &str, code_challenge: Option<&str>) -> String {
         let now = self.state.now();
         let code = random_token(32);
@@ -995,7 +992,6 @@ impl Emulator {
     /// `organization_selection_required` for a member of several organizations when the
     /// authorization URL named none. Returns the callback URL (with `code` and `state`).
     /// A test helper.
-    #[doc(hidden)]
     pub fn approve_sign_in_pending(
         &self,
         authorize_url: &str,

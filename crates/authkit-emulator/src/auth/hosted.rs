@@ -849,7 +849,6 @@ async fn cancel(
 impl Emulator {
     /// The `(user_id, organization_id)` of an authorization code the hosted page issued
     /// that is neither used nor expired.
-    #[doc(hidden)]
     pub fn pending_code_user(&self, code: &str) -> Option<(String, Option<String>)> {
         let now = self.state.now();
         self.state
@@ -862,7 +861,6 @@ impl Emulator {
     }
 
     /// The PKCE challenge recorded with an authorization code (`Some(None)`: no challenge).
-    #[doc(hidden)]
     pub fn pending_code_challenge(&self, code: &str) -> Option<Option<String>> {
         self.state
             .store()
@@ -873,7 +871,6 @@ impl Emulator {
     }
 
     /// Gives a user a TOTP factor with this base32 secret; returns the factor id.
-    #[doc(hidden)]
     pub fn seed_totp_factor(&self, user_id: &str, secret: &str) -> String {
         let now = self.state.now();
         let mut store = self.state.store();

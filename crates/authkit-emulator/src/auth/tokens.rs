@@ -146,7 +146,7 @@ impl KeyRing {
 
     /// Publishes `key` in the JWKS (no change if it is already published). Another key under
     /// the same `kid` is refused.
-    fn publish(&mut self, key: &SigningKey) -> Result<(), EmulatorError> {
+    pub fn publish(&mut self, key: &SigningKey) -> Result<(), EmulatorError> {
         match self.published.iter().find(|k| k.kid() == key.kid()) {
             Some(existing) if existing.same_as(key) => Ok(()),
             Some(_) => Err(EmulatorError::Refused(format!(
@@ -202,16 +202,6 @@ fn load_keys(key_pem: &str, cert_pem: &str, kid: &str) -> Result<Keys, String> {
     })
 }
 
-/// The permissions each role slug grants in the emulator (a fixed map: the emulator has no
-/// role editor). Unknown roles grant none.
-pub(crate) fn role_permissions(role: &str) -> &'static [&'static str] {
-    match role {
-        "admin" => &["users:manage", "widgets:manage", "widgets:read"],
-        "member" => &["widgets:read"],
-        _ => &[],
-    }
-}
-
 /// What goes into an access token.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TokenSubject {
@@ -239,7 +229,7 @@ struct Claims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     roles: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    permissions: Option<Vec<&'static str>>,
+    permissions: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     act: Option<Value>,
 }
@@ -255,14 +245,7 @@ pub(crate) fn sign_access_token(
     let now = state.now().unix_timestamp();
     let ttl = i64::try_from(state.config.access_token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
     let in_org = subject.organization_id.is_some();
-    let mut permissions: Vec<&'static str> = Vec::new();
-    for role in &subject.roles {
-        for p in role_permissions(role) {
-            if !permissions.contains(p) {
-                permissions.push(p);
-            }
-        }
-    }
+    let permissions = state.config.roles.permissions(&subject.roles);
     let claims = Claims {
         iss: &state.config.issuer,
         sub: &subject.user_id,
@@ -357,17 +340,38 @@ impl Emulator {
     /// # Ok(()) }
     /// ```
     pub fn rotate_signing_key(&self, key: SigningKey) -> Result<(), EmulatorError> {
-        let mut ring = self.state.keys_mut();
-        ring.publish(&key)?;
-        tracing::info!(kid = %key.kid(), "emulator: signing key rotated");
-        ring.signing = key;
-        Ok(())
+        self.state.keys_mut().rotate(key)
     }
 
     /// Removes the key `kid` from the JWKS: tokens it signed no longer verify against a fresh
     /// JWKS. Refused for the key that signs now (rotate first) and for a `kid` not published.
     pub fn retire_signing_key(&self, kid: &str) -> Result<(), EmulatorError> {
-        let mut ring = self.state.keys_mut();
+        self.state.keys_mut().retire(kid)
+    }
+}
+
+impl KeyRing {
+    /// The `kid` of the signing key.
+    pub fn signing_kid(&self) -> &str {
+        self.signing.kid()
+    }
+
+    /// The published `kid`s, oldest first.
+    pub fn published_kids(&self) -> Vec<String> {
+        self.published.iter().map(|k| k.kid().to_owned()).collect()
+    }
+
+    /// Signs with `key` from now on, publishing it first if needed.
+    pub fn rotate(&mut self, key: SigningKey) -> Result<(), EmulatorError> {
+        self.publish(&key)?;
+        tracing::info!(kid = %key.kid(), "emulator: signing key rotated");
+        self.signing = key;
+        Ok(())
+    }
+
+    /// Stops publishing `kid` (never the signing key).
+    pub fn retire(&mut self, kid: &str) -> Result<(), EmulatorError> {
+        let ring = self;
         if ring.signing.kid() == kid {
             return Err(EmulatorError::Refused(format!(
                 "'{kid}' signs the tokens issued now: rotate to another key before retiring it"

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::organization_memberships::{DEFAULT_ROLE, activate_membership};
+use super::organization_memberships::activate_membership;
 use super::users::valid_email;
 use crate::http::{ApiError, Json};
 use crate::outbox::{Email, EmailKind};
@@ -154,16 +154,12 @@ async fn send(
             "role_slug needs organization_id: a role is given within an organization.",
         ));
     }
-    if body
-        .role_slug
-        .as_deref()
-        .is_some_and(|r| r.trim().is_empty())
-    {
-        return Err(ApiError::code(
-            StatusCode::BAD_REQUEST,
-            "invalid_role",
-            "role_slug must not be empty.",
-        ));
+    if let Some(slug) = &body.role_slug {
+        state
+            .config
+            .roles
+            .check(slug)
+            .map_err(|message| ApiError::code(StatusCode::BAD_REQUEST, "invalid_role", message))?;
     }
     let now = state.now();
     let mut store = state.store();
@@ -230,7 +226,7 @@ async fn send(
     let role_slug = body.organization_id.as_ref().map(|_| {
         body.role_slug
             .clone()
-            .unwrap_or_else(|| DEFAULT_ROLE.to_owned())
+            .unwrap_or_else(|| state.config.roles.default_role().to_owned())
     });
     let inv = InvitationRec {
         id: new_id("invitation"),

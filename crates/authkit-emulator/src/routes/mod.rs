@@ -5,12 +5,12 @@ mod email_verification;
 mod invitations;
 mod magic_auth;
 mod organization_memberships;
+mod organizations;
 mod password_reset;
 mod sessions;
 mod users;
 
 use axum::Router;
-use axum::routing::get;
 
 use super::SharedState;
 use super::http::require_api_key;
@@ -22,6 +22,7 @@ pub(crate) fn router(state: SharedState) -> Router {
         .merge(sessions::api_routes())
         .merge(auth_factors::routes())
         .merge(organization_memberships::routes())
+        .merge(organizations::routes())
         .merge(invitations::routes())
         .merge(magic_auth::routes())
         .merge(password_reset::routes())
@@ -31,32 +32,13 @@ pub(crate) fn router(state: SharedState) -> Router {
             require_api_key,
         ));
     let public = Router::new()
-        .route("/__emulator/outbox", get(outbox))
         .merge(super::auth::grants::routes())
         .merge(super::auth::tokens::routes())
         .merge(sessions::public_routes());
     let public = public.merge(crate::auth::hosted::routes());
-    Router::new().merge(api).merge(public).with_state(state)
-}
-
-#[derive(serde::Deserialize)]
-struct OutboxQuery {
-    to: Option<String>,
-}
-
-/// `GET /__emulator/outbox?to=<email>`: the emails sent, newest last.
-async fn outbox(
-    axum::extract::State(state): axum::extract::State<SharedState>,
-    axum::extract::Query(q): axum::extract::Query<OutboxQuery>,
-) -> axum::Json<serde_json::Value> {
-    let emails: Vec<_> = state
-        .outbox
-        .all()
-        .into_iter()
-        .filter(|e| {
-            q.to.as_deref()
-                .is_none_or(|to| e.to.eq_ignore_ascii_case(to))
-        })
-        .collect();
-    axum::Json(serde_json::json!({ "data": emails }))
+    Router::new()
+        .merge(api)
+        .merge(super::control::routes(state.clone()))
+        .merge(public)
+        .with_state(state)
 }

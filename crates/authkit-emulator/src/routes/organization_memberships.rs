@@ -1,8 +1,11 @@
 //! `/user_management/organization_memberships`: create, get, update, delete, deactivate,
 //! reactivate, list.
 //!
-//! The emulator has no role catalogue: any non-empty role slug is accepted, the default role
-//! is `member`, and several `role_slugs` are allowed (as with Multiple Roles enabled).
+//! Role slugs are checked against the role catalogue of the seed data (see
+//! [`Seed::roles`](crate::Seed::roles)): an unknown one is a 422 `invalid_role`, as WorkOS
+//! answers. Without a catalogue any non-empty slug is accepted. The default role is the
+//! catalogue's (`member` without one), and several `role_slugs` are allowed (as with Multiple
+//! Roles enabled).
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -14,6 +17,7 @@ use time::OffsetDateTime;
 
 use crate::SharedState;
 use crate::http::{ApiError, Json};
+use crate::roles::Roles;
 use crate::store::{ListQuery, MembershipRec, Store, list_page, new_id, ts};
 
 pub(crate) fn routes() -> Router<SharedState> {
@@ -36,7 +40,7 @@ pub(crate) fn routes() -> Router<SharedState> {
         )
 }
 
-/// The role given when none is asked for.
+/// The role shown for a membership that somehow has none.
 pub(crate) const DEFAULT_ROLE: &str = "member";
 
 const STATUSES: &[&str] = &["active", "inactive", "pending"];
@@ -58,7 +62,7 @@ struct CreateBody {
 }
 
 /// The role slugs asked for, if any, validated.
-fn requested_roles(body: &RolesBody) -> Result<Option<Vec<String>>, ApiError> {
+fn requested_roles(catalogue: &Roles, body: &RolesBody) -> Result<Option<Vec<String>>, ApiError> {
     let roles = match (&body.role_slug, &body.role_slugs) {
         (Some(_), Some(_)) => {
             return Err(ApiError::code(
@@ -78,12 +82,10 @@ fn requested_roles(body: &RolesBody) -> Result<Option<Vec<String>>, ApiError> {
         (None, Some(slugs)) => slugs.clone(),
         (None, None) => return Ok(None),
     };
-    if let Some(bad) = roles.iter().find(|s| s.trim().is_empty()) {
-        return Err(ApiError::code(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_role",
-            format!("Role '{bad}' is not a valid role."),
-        ));
+    for slug in &roles {
+        catalogue.check(slug).map_err(|message| {
+            ApiError::code(StatusCode::UNPROCESSABLE_ENTITY, "invalid_role", message)
+        })?;
     }
     Ok(Some(roles))
 }
@@ -151,7 +153,7 @@ async fn create(
     State(state): State<SharedState>,
     Json(body): Json<CreateBody>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
-    let roles = requested_roles(&body.roles)?;
+    let roles = requested_roles(&state.config.roles, &body.roles)?;
     let now = state.now();
     let mut store = state.store();
     if store.users.get(&body.user_id).is_none() {
@@ -179,8 +181,20 @@ async fn create(
                 format!("The user is already a member of this organization: '{id}'."),
             ));
         }
-        // An inactive membership is reactivated with the given roles.
-        _ => activate_membership(&mut store, &body.user_id, &body.organization_id, roles, now),
+        // An inactive membership is reactivated with the given roles (else keeps its own).
+        Some(_) => {
+            activate_membership(&mut store, &body.user_id, &body.organization_id, roles, now)
+        }
+        None => {
+            let roles = roles.unwrap_or_else(|| vec![state.config.roles.default_role().to_owned()]);
+            activate_membership(
+                &mut store,
+                &body.user_id,
+                &body.organization_id,
+                Some(roles),
+                now,
+            )
+        }
     };
     let m = store
         .memberships
@@ -211,7 +225,7 @@ async fn update(
     if store.memberships.get(&id).is_none() {
         return Err(ApiError::not_found("Organization membership", &id));
     }
-    let roles = requested_roles(&body)?;
+    let roles = requested_roles(&state.config.roles, &body)?;
     let m = store
         .memberships
         .get_mut(&id)

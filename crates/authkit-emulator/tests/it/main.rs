@@ -3,7 +3,9 @@
 
 mod support;
 
+mod control;
 mod faults;
 mod impersonation;
 mod registration;
 mod rotation;
+mod seeding;

@@ -310,7 +310,7 @@ async fn requests_addressed_to_another_host_are_refused() {
         format!("emulator:{port}"),
         "EMULATOR:80".to_owned(),
     ] {
-        let response = get_as(&emulator, &host, outbox).await;
+        let response = get_as(&emulator, &host, &jwks).await;
         assert_eq!(response.status(), StatusCode::OK, "{host}");
     }
 }

@@ -7,19 +7,19 @@ use std::time::Duration;
 
 use authkit_axum::stores::MemoryStore;
 use authkit_axum::tower_sessions::ExpiredDeletion;
-use authkit_axum::{AuthKit, AuthUser};
+use authkit_axum::{AuthKitBuilder, AuthUser};
 use axum::{Router, routing::get};
 
 /// Signed out, the extractor redirects page loads to `/login`.
 async fn home(user: AuthUser) -> String {
-    user.user.email.clone()
+    user.email.clone()
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // WORKOS_API_KEY, WORKOS_CLIENT_ID, WORKOS_REDIRECT_URI (e.g. http://localhost:3000/callback)
     // The routes at the root: /login, /callback, /logout, ...
-    let authkit = AuthKit::from_env()?.prefix("").build()?;
+    let authkit = AuthKitBuilder::from_env()?.prefix("").build()?;
     let store = MemoryStore::default();
     tokio::spawn(
         store

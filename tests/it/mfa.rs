@@ -15,28 +15,9 @@ use crate::support::EmulatorExt as _;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// The current code of a Base32 secret, computed independently of the emulator.
-fn totp_now(secret: &str) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
-        .to_bytes()
-        .unwrap();
-    totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        bytes,
-        None,
-        "test".to_owned(),
-    )
-    .unwrap()
-    .generate_current()
-    .unwrap()
-}
-
 /// A code that is not the current one (nor the neighbouring steps').
 fn wrong_code(secret: &str) -> String {
-    let right = totp_now(secret);
+    let right = crate::support::totp(secret, 0);
     let n: u32 = right.parse().unwrap();
     format!("{:06}", (n + 500_000) % 1_000_000)
 }
@@ -223,7 +204,7 @@ async fn a_user_with_a_factor_must_pass_a_totp_challenge() {
 
     let response = um
         .authenticate_with_totp(AuthenticateWithTotp::new(
-            totp_now(&secret),
+            crate::support::totp(&secret, 0),
             token.clone(),
             challenge.id.clone(),
         ))
@@ -234,7 +215,7 @@ async fn a_user_with_a_factor_must_pass_a_totp_challenge() {
     // The pending token is spent.
     let err = um
         .authenticate_with_totp(AuthenticateWithTotp::new(
-            totp_now(&secret),
+            crate::support::totp(&secret, 0),
             token,
             challenge.id,
         ))
@@ -277,7 +258,7 @@ async fn a_challenge_of_another_users_factor_is_refused() {
     let token = err.pending_authentication_token().unwrap().clone();
     let err = um
         .authenticate_with_totp(AuthenticateWithTotp::new(
-            totp_now(&eve_secret),
+            crate::support::totp(&eve_secret, 0),
             token,
             eves.authentication_challenge.id,
         ))
@@ -338,7 +319,7 @@ async fn step_ups_follow_each_other_email_then_mfa_then_organization() {
         .unwrap();
     let err = um
         .authenticate_with_totp(AuthenticateWithTotp::new(
-            totp_now(&secret),
+            crate::support::totp(&secret, 0),
             step.pending_authentication_token.clone(),
             challenge.id,
         ))

@@ -11,31 +11,11 @@ use serde_json::Value;
 
 use crate::support;
 use crate::support::EmulatorExt as _;
+use crate::support::totp;
 use support::app::{PASSWORD, TestApp, location};
 
 /// A Base32 TOTP secret (160 bits) the tests seed and compute codes from.
 const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-
-fn totp(secret: &str, offset_steps: i64) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
-        .to_bytes()
-        .unwrap();
-    let totp = totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        bytes,
-        None,
-        "test".to_owned(),
-    )
-    .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    totp.generate((now + offset_steps * 30) as u64)
-}
 
 /// A six-digit code that is neither the current TOTP code nor a neighbouring step's.
 fn wrong_totp(secret: &str) -> String {

@@ -22,25 +22,6 @@ const VICTIM: &str = "victim@example.com";
 /// A Base32 TOTP secret seeded for the victim.
 const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
-/// The current TOTP code of `secret`.
-fn totp(secret: &str) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
-        .to_bytes()
-        .unwrap();
-    totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        bytes,
-        None,
-        "test".into(),
-    )
-    .unwrap()
-    .generate_current()
-    .unwrap()
-}
-
 /// Another browser on the same app (its own cookie jar).
 fn browser(app: &TestApp) -> TestServer {
     TestServer::builder()
@@ -198,7 +179,7 @@ async fn mfa_challenge_the_attacker_cannot_finish_the_victims_sign_in() {
     assert_refused(
         &attacker
             .post("/auth/mfa")
-            .form(&[("code", totp(SECRET).as_str())])
+            .form(&[("code", crate::support::totp(SECRET, 0).as_str())])
             .await,
     );
     assert_anonymous(&attacker).await;
@@ -210,7 +191,7 @@ async fn mfa_challenge_the_attacker_cannot_finish_the_victims_sign_in() {
     victim.get("/auth/mfa").await.assert_status_ok();
     let done = victim
         .post("/auth/mfa")
-        .form(&[("code", totp(SECRET).as_str())])
+        .form(&[("code", crate::support::totp(SECRET, 0).as_str())])
         .await;
     done.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(signed_in_as(&victim).await["email"], VICTIM);
@@ -236,14 +217,14 @@ async fn mfa_enrollment_the_attacker_never_sees_the_victims_new_key() {
     assert_refused(
         &attacker
             .post("/auth/mfa")
-            .form(&[("code", totp(&secret).as_str())])
+            .form(&[("code", crate::support::totp(&secret, 0).as_str())])
             .await,
     );
     assert_anonymous(&attacker).await;
 
     let done = victim
         .post("/auth/mfa")
-        .form(&[("code", totp(&secret).as_str())])
+        .form(&[("code", crate::support::totp(&secret, 0).as_str())])
         .await;
     done.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(signed_in_as(&victim).await["email"], VICTIM);
@@ -316,7 +297,7 @@ async fn a_step_up_leading_to_another_cycles_the_session_id_again() {
     victim.get("/auth/mfa").await.assert_status_ok();
     let done = victim
         .post("/auth/mfa")
-        .form(&[("code", totp(SECRET).as_str())])
+        .form(&[("code", crate::support::totp(SECRET, 0).as_str())])
         .await;
     done.assert_status(StatusCode::SEE_OTHER);
     assert_ne!(done.cookie(SESSION_COOKIE).value(), next);
@@ -363,7 +344,7 @@ async fn the_enrollment_key_is_shown_once() {
     let done = app
         .server
         .post("/auth/mfa")
-        .form(&[("code", totp(&secret).as_str())])
+        .form(&[("code", crate::support::totp(&secret, 0).as_str())])
         .await;
     done.assert_status(StatusCode::SEE_OTHER);
     assert_eq!(location(&done), "/account");

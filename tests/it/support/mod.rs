@@ -122,3 +122,25 @@ pub fn assert_contract(emulator: &Emulator) {
         problems.join("\n")
     );
 }
+
+/// The TOTP code of `secret`, `offset_steps` 30-second steps from now.
+pub fn totp(secret: &str, offset_steps: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        None,
+        "test".to_owned(),
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    totp.generate((now + offset_steps * 30) as u64)
+}

@@ -18,6 +18,7 @@ use axum_test::{TestResponse, TestServer};
 
 use super::EmulatorExt as _;
 use super::app::{CALLBACK, PASSWORD, location, router_with_store};
+use super::totp;
 
 /// How many wrong codes are posted at once.
 pub const PARALLEL_POSTS: usize = 50;
@@ -52,28 +53,6 @@ impl Code {
             Code::Email => "urn:workos:oauth:grant-type:email-verification:code",
         }
     }
-}
-
-/// The TOTP code of `secret`, `offset_steps` 30-second steps from now.
-pub fn totp(secret: &str, offset_steps: i64) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
-        .to_bytes()
-        .unwrap();
-    let totp = totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        bytes,
-        None,
-        "test".to_owned(),
-    )
-    .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    totp.generate((now + offset_steps * 30) as u64)
 }
 
 /// A six-digit code that is none of `near`.

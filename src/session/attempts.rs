@@ -11,19 +11,24 @@
 //! name them.
 //!
 //! A slot is claimed with [`SessionStore::create`], an insert-if-absent on the stores that
-//! implement it (tower-sessions' `MemoryStore`, Redis with `SET NX`, this crate's
-//! `stores::MemoryStore`): on a collision they give the new record another id, which tells the
-//! claimant the slot was taken (the record made under the new id is deleted). Some stores'
-//! `create` is check-then-upsert (tower-sessions-sqlx-store runs `select exists` and then
-//! `insert … on conflict do update`), so two racing creates can both succeed; a store with
-//! the default `create` (a plain `save`) cannot detect a collision at all. So a slot that is
-//! found present is skipped without writing, and after a successful create the claimant writes
-//! a random value, waits [`VERIFY_DELAY`] and reads the slot back: only the claimant still
-//! recorded wins, the other moves on to the next slot. The delay must cover the window between
-//! a racing request's existence check and its write (one store round trip, normally well
-//! under 10 ms); 30 ms covers it with a margin and is not noticeable on a form post. On
-//! check-then-upsert stores the limit is therefore kept unless a store round trip stalls for
-//! longer than the delay; on insert-if-absent stores it is exact.
+//! implement it (tower-sessions' `MemoryStore`, this crate's `stores::MemoryStore`,
+//! `stores::redis::RedisStore` with `SET NX`, `stores::postgres::PostgresStore` with
+//! `insert … on conflict do nothing`): on a collision they give the new record another id,
+//! which tells the claimant the slot was taken (the record made under the new id is deleted).
+//! On these stores the limit is exact.
+//!
+//! Other stores' `create` is check-then-upsert (tower-sessions-sqlx-store's own stores run
+//! `select exists` and then `insert … on conflict do update`), so two racing creates can both
+//! succeed; a store with the default `create` (a plain `save`) cannot detect a collision at
+//! all. So a slot that is found present is skipped without writing, and after a successful
+//! create the claimant writes a random value, waits [`VERIFY_DELAY`] and reads the slot back:
+//! only the claimant still recorded wins, the other moves on to the next slot. The delay must
+//! cover the window between a racing request's existence check and its write. That is one
+//! store round trip, normally well under 10 ms, but not under load: with 50 posts at once on
+//! tower-sessions-sqlx-store's PostgreSQL store, a request waiting for a pooled connection
+//! between its check and its write let a sixth code through. On such stores the limit is
+//! kept only while no round trip stalls for longer than the delay; use a store whose
+//! `create` is an insert-if-absent.
 //!
 //! Within one process, tries at one step-up are also serialized by a per-step-up async lock,
 //! so a process never races itself. Slots expire with the step-up (at most ten minutes).

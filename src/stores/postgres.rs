@@ -51,6 +51,10 @@ pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long opening the pool's first connection at [`connect`](PostgresStoreBuilder::connect)
 /// may take, by default.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+/// The schema of the session table, by default.
+pub const DEFAULT_SCHEMA: &str = "tower_sessions";
+/// The name of the session table, by default.
+pub const DEFAULT_TABLE: &str = "session";
 /// How often expired sessions are deleted, by default.
 pub const DEFAULT_DELETE_EXPIRED_EVERY: Duration = Duration::from_secs(5 * 60);
 
@@ -66,6 +70,10 @@ struct Inner {
     store: tower_sessions_sqlx_store::PostgresStore,
     pool: PgPool,
     command_timeout: Duration,
+    /// `insert … on conflict (id) do nothing` into the session table, for [`create`].
+    ///
+    /// [`create`]: SessionStore::create
+    insert_if_absent: String,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -250,16 +258,19 @@ impl PostgresStoreBuilder {
             }
         };
         let mut store = tower_sessions_sqlx_store::PostgresStore::new(pool.clone());
-        if let Some(schema) = self.schema {
-            store = store
-                .with_schema_name(schema)
-                .map_err(PostgresError::InvalidName)?;
-        }
-        if let Some(table) = self.table {
-            store = store
-                .with_table_name(table)
-                .map_err(PostgresError::InvalidName)?;
-        }
+        let schema = self.schema.unwrap_or_else(|| DEFAULT_SCHEMA.to_owned());
+        let table = self.table.unwrap_or_else(|| DEFAULT_TABLE.to_owned());
+        // tower-sessions-sqlx-store checks both names (a letter or underscore, then letters,
+        // digits, underscores or dollar signs), so they can be quoted into the query below.
+        store = store
+            .with_schema_name(schema.clone())
+            .map_err(PostgresError::InvalidName)?
+            .with_table_name(table.clone())
+            .map_err(PostgresError::InvalidName)?;
+        let insert_if_absent = format!(
+            r#"insert into "{schema}"."{table}" (id, data, expiry_date) values ($1, $2, $3)
+               on conflict (id) do nothing"#
+        );
         if self.migrate {
             tokio::time::timeout(self.connection_timeout, store.migrate())
                 .await
@@ -270,6 +281,7 @@ impl PostgresStoreBuilder {
             store,
             pool,
             command_timeout: self.command_timeout,
+            insert_if_absent,
         });
         if let Some(period) = self.delete_expired_every {
             tokio::spawn(delete_expired_every(Arc::downgrade(&inner), period));
@@ -315,8 +327,33 @@ pub enum PostgresError {
 
 #[async_trait]
 impl SessionStore for PostgresStore {
+    /// Inserts the record if no record has its id, in one statement; otherwise gives it a new
+    /// id and tries again. (tower-sessions-sqlx-store's `create` checks for the id and then
+    /// upserts, so two racing creates of one id both succeed and the later overwrites the
+    /// earlier; an insert-if-absent never replaces a record, which the step-up attempt limit
+    /// across instances relies on.)
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        self.inner.bounded(self.inner.store.create(record)).await
+        self.inner
+            .bounded(async {
+                loop {
+                    // Encoded as tower-sessions-sqlx-store encodes it (the id included), so
+                    // its `load` reads it.
+                    let data = rmp_serde::to_vec(&*record)
+                        .map_err(|err| session_store::Error::Encode(err.to_string()))?;
+                    let inserted = sqlx::query(&self.inner.insert_if_absent)
+                        .bind(record.id.to_string())
+                        .bind(&data)
+                        .bind(record.expiry_date)
+                        .execute(&self.inner.pool)
+                        .await
+                        .map_err(|err| session_store::Error::Backend(err.to_string()))?;
+                    if inserted.rows_affected() == 1 {
+                        return Ok(());
+                    }
+                    record.id = Id::default();
+                }
+            })
+            .await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {

@@ -42,6 +42,7 @@ macro_rules! store_suite {
             sessions::a_test_helper_session_is_signed_in_on_every_machine,
             sessions::a_save_of_a_record_another_machine_deleted_is_not_an_error,
             sessions::a_record_created_under_a_taken_id_gets_another_id,
+            sessions::racing_creates_of_one_id_leave_exactly_one_record_under_it,
             refresh::a_refresh_race_across_machines_signs_nobody_out,
             refresh::an_organization_switch_that_loses_a_refresh_race_switches_with_the_winners_tokens,
             limits::the_step_up_attempt_limit_holds_across_machines,

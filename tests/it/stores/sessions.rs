@@ -125,3 +125,42 @@ pub async fn a_record_created_under_a_taken_id_gets_another_id(backend: &impl Ba
     assert_eq!(a.load(&first.id).await.unwrap().unwrap().data, first.data);
     assert_eq!(a.load(&second.id).await.unwrap().unwrap().data, second.data);
 }
+
+/// Creates of one id racing on two instances: exactly one keeps the id and its data stays,
+/// every other gets an id of its own. (The step-up attempt limit across machines claims its
+/// slots this way; a check-then-upsert `create` let two claimants both keep one slot.)
+pub async fn racing_creates_of_one_id_leave_exactly_one_record_under_it(backend: &impl Backend) {
+    use authkit_axum::tower_sessions::SessionStore as _;
+
+    const RACERS: usize = 24;
+    let instances = [backend.instance().await, backend.instance().await];
+    let id = authkit_axum::tower_sessions::session::Id::default();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(RACERS));
+    let racers = (0..RACERS).map(|i| {
+        let store = instances[i % 2].clone();
+        let start = start.clone();
+        tokio::spawn(async move {
+            let mut record = crate::support::stores::record(&format!("racer {i}"));
+            record.id = id;
+            start.wait().await;
+            store.create(&mut record).await.unwrap();
+            record
+        })
+    });
+    let records: Vec<_> = futures_util::future::join_all(racers)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let kept: Vec<_> = records.iter().filter(|r| r.id == id).collect();
+    assert_eq!(kept.len(), 1, "{} creates kept the one id", kept.len());
+    let stored = instances[0].load(&id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.data, kept[0].data,
+        "the record under the id is its creator's"
+    );
+    for record in &records {
+        let loaded = instances[1].load(&record.id).await.unwrap().unwrap();
+        assert_eq!(loaded.data, record.data);
+    }
+}

@@ -49,7 +49,10 @@ impl Setup {
             Setup {
                 url: format!("{}/user_management/users/{}", emulator.base_url(), user.id),
                 client,
-                bare: reqwest::Client::new(),
+                bare: {
+                    let _ = rustls::crypto::ring::default_provider().install_default();
+                    reqwest::Client::new()
+                },
                 headers,
                 user_id: user.id,
                 emulator,

@@ -168,6 +168,7 @@ async fn run() {
         serve(&kits[0], store.clone()).await,
         serve(&kits[1], store.clone()).await,
     ];
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(256)

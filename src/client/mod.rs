@@ -2,6 +2,7 @@
 
 mod error;
 mod pagination;
+mod tls;
 mod transport;
 
 use std::sync::Arc;
@@ -306,14 +307,21 @@ impl ClientBuilder {
         };
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .timeout(self.timeout.unwrap_or(Duration::from_secs(60)))
-                .connect_timeout(Duration::from_secs(10))
-                .build()
-                .map_err(|e| ConfigError::Invalid {
+            None => {
+                let tls = tls::client_config().map_err(|reason| ConfigError::Invalid {
                     name: "http_client",
-                    reason: format!("could not build the HTTP client: {e}"),
-                })?,
+                    reason,
+                })?;
+                reqwest::Client::builder()
+                    .timeout(self.timeout.unwrap_or(Duration::from_secs(60)))
+                    .connect_timeout(Duration::from_secs(10))
+                    .tls_backend_preconfigured(tls)
+                    .build()
+                    .map_err(|e| ConfigError::Invalid {
+                        name: "http_client",
+                        reason: format!("could not build the HTTP client: {e}"),
+                    })?
+            }
         };
         Ok(Client {
             inner: Arc::new(Inner {

@@ -19,6 +19,7 @@ pub(crate) mod claims;
 pub(crate) mod clock;
 pub(crate) mod core;
 pub(crate) mod flight;
+pub(crate) mod jwt;
 pub(crate) mod refresh;
 pub(crate) mod stats;
 pub(crate) mod stored;
@@ -26,8 +27,8 @@ pub(crate) mod verifier;
 
 pub use claims::{AccessTokenClaims, Actor};
 pub use clock::Clock;
+pub use jwt::TokenError;
 pub use stats::{JwksFetchCounts, RefreshCounts, SignOutCounts, StatsSnapshot};
-pub use verifier::TokenError;
 
 use sha2::{Digest, Sha256};
 

@@ -20,11 +20,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use sha2::{Digest, Sha256};
 
 use super::claims::AccessTokenClaims;
 use super::clock::Clock;
+pub use super::jwt::TokenError;
+use super::jwt::{self, RsaKey};
 use super::stats::Stats;
 use crate::Client;
 
@@ -40,48 +41,9 @@ const VERDICT_CAPACITY: usize = 10_000;
 /// The longest pause between two background retries of a failed start-up fetch.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
 
-/// Why a token was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TokenError {
-    /// Not a JWT, or not RS256 (e.g. `alg: none`, HS256).
-    #[error("the access token is malformed or not RS256: {0}")]
-    Malformed(String),
-    /// No JWKS key has the token's `kid`.
-    #[error("the access token is signed with an unknown key (kid {0:?})")]
-    UnknownKey(String),
-    /// The signature does not verify.
-    #[error("the access token's signature is invalid")]
-    BadSignature,
-    /// The token has expired.
-    #[error("the access token has expired")]
-    Expired,
-    /// The JWKS could not be fetched.
-    #[error("the JWKS could not be fetched: {0}")]
-    JwksUnavailable(String),
-}
-
-impl TokenError {
-    /// Whether the token could not be checked *yet* rather than being bad: the JWKS could not
-    /// be fetched, or the key is not (yet) in it. Checking again later may succeed.
-    ///
-    /// ```
-    /// use authkit_axum::session::TokenError;
-    ///
-    /// assert!(TokenError::JwksUnavailable("503".into()).is_retryable());
-    /// assert!(!TokenError::BadSignature.is_retryable());
-    /// ```
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            TokenError::JwksUnavailable(_) | TokenError::UnknownKey(_)
-        )
-    }
-}
-
 #[derive(Default)]
 struct Keys {
-    by_kid: HashMap<String, Arc<DecodingKey>>,
+    by_kid: HashMap<String, Arc<RsaKey>>,
     /// When the keys were last fetched (session-core clock).
     fetched_at: Option<SystemTime>,
     /// When the last fetch failed, and why.
@@ -209,28 +171,14 @@ impl TokenVerifier {
 
     /// Verifies signature (RS256 only), `exp` (against the clock) and the presence of `sub`.
     pub async fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenError> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
-        if header.alg != Algorithm::RS256 {
+        let header = jwt::decode_header(token)?;
+        if header.alg != "RS256" {
             return Err(TokenError::Malformed(format!("alg {:?}", header.alg)));
         }
         let kid = header.kid.unwrap_or_default();
         let key = self.key(&kid).await?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.leeway = 0;
-        validation.validate_aud = false;
-        // Expiry is checked below against the session core's clock.
-        validation.validate_exp = false;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        let claims = match jsonwebtoken::decode::<AccessTokenClaims>(token, &key, &validation) {
-            Ok(data) => data.claims,
-            Err(e) => {
-                return Err(match e.kind() {
-                    jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
-                    _ => TokenError::Malformed(e.to_string()),
-                });
-            }
-        };
+        // `sub` and `exp` are required fields of the claims type.
+        let claims: AccessTokenClaims = jwt::verify(token, &key)?;
         if claims.exp <= self.inner.clock.unix() {
             return Err(TokenError::Expired);
         }
@@ -266,7 +214,7 @@ impl TokenVerifier {
         Ok(claims)
     }
 
-    async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, TokenError> {
+    async fn key(&self, kid: &str) -> Result<Arc<RsaKey>, TokenError> {
         if let Some(key) = self.cached_key(kid) {
             return Ok(key);
         }
@@ -299,7 +247,7 @@ impl TokenVerifier {
     }
 
     /// The cached key of `kid`; starts a background refetch when the keys are old.
-    fn cached_key(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+    fn cached_key(&self, kid: &str) -> Option<Arc<RsaKey>> {
         let mut keys = lock(&self.inner.keys);
         let key = keys.by_kid.get(kid).cloned()?;
         let stale = keys
@@ -322,7 +270,7 @@ impl TokenVerifier {
 
     /// Fetches the JWKS and replaces the cached keys (the caller holds the fetch lock). A failed
     /// fetch keeps the cached keys.
-    async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, TokenError> {
+    async fn fetch(&self) -> Result<HashMap<String, Arc<RsaKey>>, TokenError> {
         let fetched = self.inner.client.user_management().get_jwks().await;
         let now = self.inner.clock.now();
         let mut keys = lock(&self.inner.keys);
@@ -342,10 +290,12 @@ impl TokenVerifier {
             .keys
             .iter()
             .filter(|k| k.kty == "RSA")
-            .filter_map(|k| {
-                DecodingKey::from_rsa_components(&k.n, &k.e)
-                    .ok()
-                    .map(|d| (k.kid.clone(), Arc::new(d)))
+            .filter_map(|k| match RsaKey::from_components(&k.n, &k.e) {
+                Ok(key) => Some((k.kid.clone(), Arc::new(key))),
+                Err(err) => {
+                    tracing::warn!(kid = %k.kid, error = %err, "skipped a JWKS key");
+                    None
+                }
             })
             .collect();
         tracing::debug!(keys = keys.by_kid.len(), "fetched the WorkOS JWKS");

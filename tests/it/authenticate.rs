@@ -10,7 +10,6 @@ use authkit_axum::{Client, Error};
 use authkit_emulator::{EmailKind, Emulator};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -34,20 +33,19 @@ async fn verified_user(um: &UserManagement, email: &str) -> String {
 /// returns its claims.
 async fn verified_claims(um: &UserManagement, response: &AuthenticateResponse) -> Value {
     let token = response.access_token.expose_secret();
-    let header = jsonwebtoken::decode_header(token).unwrap();
-    assert_eq!(header.alg, Algorithm::RS256);
+    let header = support::jwt::header(token);
+    assert_eq!(header["alg"], "RS256");
     let jwks = um.get_jwks().await.unwrap();
-    let kid = header.kid.expect("a kid in the token header");
-    let jwk = jwks.find(&kid).expect("the token's key is in the JWKS");
+    let kid = header["kid"].as_str().expect("a kid in the token header");
+    let jwk = jwks.find(kid).expect("the token's key is in the JWKS");
     assert_eq!(
         (jwk.alg.as_str(), jwk.kty.as_str(), jwk.key_use.as_str()),
         ("RS256", "RSA", "sig")
     );
     assert!(!jwk.x5c.is_empty() && jwk.x5t_s256.is_some());
-    let key = DecodingKey::from_rsa_components(&jwk.n, &jwk.e).unwrap();
-    jsonwebtoken::decode::<Value>(token, &key, &Validation::new(Algorithm::RS256))
-        .unwrap()
-        .claims
+    let claims = support::jwt::verify_rs256(token, &jwk.n, &jwk.e).unwrap();
+    assert!(claims["exp"].as_i64().unwrap() > unix_now(), "{claims}");
+    claims
 }
 
 fn unix_now() -> i64 {

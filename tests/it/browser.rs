@@ -136,7 +136,7 @@ async fn run_steps(b: &Browser, emulator: &Emulator, app: &str) -> Step {
     sign_out(b, app).await?;
 
     // 5. The JSON endpoint: a plain `curl` and an API client get 401 JSON, never a redirect.
-    let http = reqwest::Client::builder()
+    let http = crate::support::http_client()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -246,7 +246,7 @@ impl Browser {
             std::env::temp_dir().join(format!("authkit-browser-{}-{port}", std::process::id()));
         let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
         std::fs::create_dir_all(&screenshots).unwrap();
-        let http = reqwest::Client::builder()
+        let http = crate::support::http_client()
             .no_proxy()
             .timeout(Duration::from_secs(60))
             .build()

@@ -124,7 +124,7 @@ impl<S: SessionStore + Clone> Cluster<S> {
         for _ in 0..2 {
             instances.push(Instance::start(&emulator, &clock, store.clone()).await);
         }
-        let http = reqwest::Client::builder()
+        let http = crate::support::http_client()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
             .build()

@@ -111,7 +111,7 @@ fn unescape(text: &str) -> String {
 impl Browser {
     fn new(emulator: &Emulator) -> Self {
         Browser {
-            http: reqwest::Client::builder()
+            http: crate::support::http_client()
                 .redirect(Policy::none())
                 .build()
                 .unwrap(),

@@ -25,7 +25,7 @@ async fn emails_are_read_over_http_and_filtered_by_recipient() {
         .unwrap();
 
     // With the emulator's API key, like the rest of its API.
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client().build().unwrap();
     let url = format!("{}/__emulator/outbox", emulator.base_url());
     let all: Value = http
         .get(&url)

@@ -51,7 +51,7 @@ async fn a_hundred_parallel_requests_make_one_refresh_and_keep_the_organization(
     let addr = listener.local_addr().unwrap();
     let app_router = router_with_store(&app.authkit, app.store.clone());
     let served = tokio::spawn(async move { axum::serve(listener, app_router).await });
-    let http = reqwest::Client::new();
+    let http = crate::support::http_client().build().unwrap();
 
     // Expired: every request waits (briefly) for the one refresh.
     app.advance(UNTIL_EXPIRED);
@@ -344,7 +344,7 @@ async fn a_request_abandoned_during_its_refresh_does_not_lose_the_session() {
             .delay(Duration::from_millis(400))
             .times(1),
     );
-    let impatient = reqwest::Client::builder()
+    let impatient = crate::support::http_client()
         .timeout(Duration::from_millis(100))
         .build()
         .unwrap();
@@ -362,7 +362,9 @@ async fn a_request_abandoned_during_its_refresh_does_not_lose_the_session() {
         !stored.refresh_token.ct_eq(&before.refresh_token)
     })
     .await;
-    let next = reqwest::Client::new()
+    let next = crate::support::http_client()
+        .build()
+        .unwrap()
         .get(format!("http://{addr}/account"))
         .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
         .header("accept", "application/json")

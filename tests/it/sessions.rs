@@ -144,7 +144,7 @@ async fn the_logout_url_ends_the_session_and_redirects() {
     );
 
     // The browser follows it: no API key, a redirect to return_to.
-    let browser = reqwest::Client::builder()
+    let browser = crate::support::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -164,7 +164,7 @@ async fn sign_out_ends_the_workos_session() {
     app.server.get("/").await.assert_text("anonymous");
 
     // The browser follows the redirect to WorkOS, which ends the session there.
-    let http = reqwest::Client::builder()
+    let http = crate::support::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

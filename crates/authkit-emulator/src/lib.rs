@@ -11,6 +11,7 @@
 //! use authkit_emulator::Emulator;
 //!
 //! let emulator = Emulator::start().await?;
+//! # let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default TLS provider in this workspace
 //! let user: serde_json::Value = reqwest::Client::new()
 //!     .post(format!("{}/user_management/users", emulator.base_url()))
 //!     .bearer_auth(emulator.api_key())
@@ -66,6 +67,7 @@
 //!         .append_pair("redirect_uri", redirect_uri);
 //!     Ok::<_, url::ParseError>(url)
 //! };
+//! # let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default TLS provider in this workspace
 //! let http = reqwest::Client::new();
 //! let page = http.get(authorize("http://localhost:3000/auth/callback")?).send().await?;
 //! assert_eq!(page.status(), 200); // the sign-in page
@@ -112,6 +114,7 @@
 //! let callback = emulator.impersonate(&Impersonation::new("ada@example.com", "support@example.com"))?;
 //! let code = callback.query_pairs().find(|(k, _)| k == "code").ok_or("no code")?.1.into_owned();
 //!
+//! # let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default TLS provider in this workspace
 //! let http = reqwest::Client::new();
 //! let authenticate = |body: Value| {
 //!     let mut body = body;
@@ -157,6 +160,7 @@
 //!
 //! let emulator = Emulator::start().await?;
 //! emulator.rotate_signing_key(SigningKey::development_key(2).ok_or("no key 2")?)?;
+//! # let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default TLS provider in this workspace
 //! let jwks: serde_json::Value = reqwest::get(format!("{}/sso/jwks/{}", emulator.base_url(), emulator.client_id()))
 //!     .await?
 //!     .json()
@@ -187,6 +191,7 @@
 //! let outage = emulator.inject_fault(
 //!     Fault::new("/sso/jwks/*").status(503).for_duration(Duration::from_secs(5)),
 //! );
+//! # let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default TLS provider in this workspace
 //! assert_eq!(reqwest::get(&jwks).await?.status(), 503);
 //! assert!(emulator.remove_fault(outage));
 //! assert_eq!(reqwest::get(&jwks).await?.status(), 200);
@@ -247,6 +252,7 @@
 //! use serde_json::{Value, json};
 //!
 //! let emulator = Emulator::start().await?;
+//! # let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default TLS provider in this workspace
 //! let http = reqwest::Client::new();
 //! let fault: Value = http
 //!     .post(format!("{}/__emulator/faults", emulator.base_url()))

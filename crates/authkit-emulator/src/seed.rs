@@ -37,6 +37,7 @@ use super::{EmulatorError, State};
 ///   - { user: ada@example.com, organization: Acme, role: admin }
 /// "#)?;
 /// let emulator = Emulator::builder().seed(seed).start().await?;
+/// # let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default TLS provider in this workspace
 /// let user: serde_json::Value = reqwest::Client::new()
 ///     .get(format!("{}/user_management/users/user_ada", emulator.base_url()))
 ///     .bearer_auth(emulator.api_key())
@@ -417,6 +418,7 @@ impl SeedRole {
 ///     )
 ///     .start()
 ///     .await?;
+/// # let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default TLS provider in this workspace
 /// let users: serde_json::Value = reqwest::Client::new()
 ///     .get(format!("{}/user_management/users", emulator.base_url()))
 ///     .bearer_auth(emulator.api_key())

@@ -329,7 +329,7 @@ pub async fn hosted_page_sign_in(
     email: &str,
     password: &str,
 ) -> url::Url {
-    let http = reqwest::Client::builder()
+    let http = crate::support::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

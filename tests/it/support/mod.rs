@@ -5,6 +5,7 @@
 pub mod app;
 #[cfg(feature = "axum")]
 pub mod flaky;
+pub mod jwt;
 pub mod link;
 #[cfg(feature = "axum")]
 pub mod machines;
@@ -37,6 +38,14 @@ impl EmulatorExt for Emulator {
             .base_url(self.base_url())
             .retry_base_delay(std::time::Duration::from_millis(20))
     }
+}
+
+/// A `reqwest` client builder for the tests' own HTTP calls. reqwest is built without a
+/// default TLS provider here (the crate sets up rustls on `ring` for its own client), so the
+/// `ring` provider is made the process default first.
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }
 
 /// A free TCP port on 127.0.0.1 (free when asked; bind it soon).

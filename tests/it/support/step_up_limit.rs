@@ -183,7 +183,7 @@ pub async fn post_wrong_codes_at_once(
     };
     let wrong = other_code(&near);
     // Each post is its own task on its own connection, as from many browser tabs or a script.
-    let http = reqwest::Client::builder()
+    let http = crate::support::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -87,6 +87,7 @@ impl Emulator {
     ///     .redirect_uri("http://localhost:3000/auth/callback")
     ///     .start()
     ///     .await?;
+    /// # let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default TLS provider in this workspace
     /// let http = reqwest::Client::new();
     /// http.post(format!("{}/user_management/users", emulator.base_url()))
     ///     .bearer_auth(emulator.api_key())

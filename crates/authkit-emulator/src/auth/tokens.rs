@@ -12,7 +12,8 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -49,9 +50,26 @@ const DEV_KEYS: [(&str, &str, &str); 4] = [
 
 /// The parsed key: what signs, and the public JWK that verifies.
 pub(crate) struct Keys {
-    encoding: EncodingKey,
+    signing: RsaKeyPair,
     kid: String,
     jwk: Value,
+}
+
+impl Keys {
+    /// The RS256 (RSASSA-PKCS1-v1_5, SHA-256) signature of `message`; `None` if signing
+    /// failed.
+    fn rs256(&self, message: &[u8]) -> Option<Vec<u8>> {
+        let mut signature = vec![0; self.signing.public().modulus_len()];
+        self.signing
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                message,
+                &mut signature,
+            )
+            .ok()?;
+        Some(signature)
+    }
 }
 
 /// A key that signs the emulator's access tokens. The default is a fixed, published
@@ -162,32 +180,28 @@ impl KeyRing {
 }
 
 fn load_keys(key_pem: &str, cert_pem: &str, kid: &str) -> Result<Keys, String> {
-    use rsa::pkcs8::DecodePrivateKey;
-    use rsa::traits::PublicKeyParts;
-
-    let encoding = EncodingKey::from_rsa_pem(key_pem.as_bytes())
-        .map_err(|e| format!("the signing key does not load as an RSA PEM key: {e}"))?;
-    let private = rsa::RsaPrivateKey::from_pkcs8_pem(key_pem)
-        .map_err(|e| format!("the signing key is not a PKCS#8 RSA key: {e}"))?;
-    let n = URL_SAFE_NO_PAD.encode(private.n().to_bytes_be());
-    let e = URL_SAFE_NO_PAD.encode(private.e().to_bytes_be());
+    let der = pem_body(key_pem, "PRIVATE KEY").ok_or(
+        "the signing key is not a PKCS#8 PEM key (-----BEGIN PRIVATE KEY-----); convert it \
+         with `openssl pkcs8 -topk8 -nocrypt`",
+    )?;
+    let der = STANDARD
+        .decode(der)
+        .map_err(|e| format!("the signing key does not decode: {e}"))?;
+    let signing = RsaKeyPair::from_pkcs8(&der).map_err(|e| {
+        format!("the signing key is not a PKCS#8 RSA key of 2048 to 8192 bits: {e}")
+    })?;
+    let public = RsaPublicKeyComponents::<Vec<u8>>::from(signing.public());
+    let n = URL_SAFE_NO_PAD.encode(&public.n);
+    let e = URL_SAFE_NO_PAD.encode(&public.e);
     // The certificate's base64 body is exactly x5c's (standard base64 of the DER).
-    if !cert_pem.contains("-----BEGIN CERTIFICATE-----") {
-        return Err(
-            "the certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
-        );
-    }
-    let cert_b64: String = cert_pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .map(str::trim)
-        .collect();
+    let cert_b64 = pem_body(cert_pem, "CERTIFICATE")
+        .ok_or("the certificate is not a PEM certificate (-----BEGIN CERTIFICATE-----)")?;
     let der = STANDARD
         .decode(&cert_b64)
         .map_err(|e| format!("the certificate does not decode: {e}"))?;
     let thumbprint = URL_SAFE_NO_PAD.encode(Sha256::digest(&der));
     Ok(Keys {
-        encoding,
+        signing,
         kid: kid.to_owned(),
         jwk: json!({
             "alg": "RS256",
@@ -200,6 +214,15 @@ fn load_keys(key_pem: &str, cert_pem: &str, kid: &str) -> Result<Keys, String> {
             "x5t#S256": thumbprint,
         }),
     })
+}
+
+/// The base64 body of the first PEM block labelled `label`.
+fn pem_body(pem: &str, label: &str) -> Option<String> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = pem.find(&begin)? + begin.len();
+    let len = pem[start..].find(&end)?;
+    Some(pem[start..start + len].split_whitespace().collect())
 }
 
 /// What goes into an access token.
@@ -262,14 +285,23 @@ pub(crate) fn sign_access_token(
             .as_ref()
             .map(|email| json!({ "sub": email })),
     };
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(keys.kid.clone());
-    jsonwebtoken::encode(&header, &claims, &keys.encoding).map_err(|e| {
+    let failed = |what: String| {
         ApiError::message(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the emulator could not sign an access token: {e}"),
+            format!("the emulator could not sign an access token: {what}"),
         )
-    })
+    };
+    let header = json!({ "alg": "RS256", "typ": "JWT", "kid": keys.kid });
+    let claims = serde_json::to_vec(&claims).map_err(|e| failed(e.to_string()))?;
+    let signed = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let signature = keys
+        .rs256(signed.as_bytes())
+        .ok_or_else(|| failed("RSA signing failed".into()))?;
+    Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 /// `GET /sso/jwks/{client_id}` (public).
@@ -392,6 +424,18 @@ impl KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// RS256 is deterministic: the signature of a fixed input is fixed. This one was made with
+    /// `openssl dgst -sha256 -sign keys/emulator_dev_key_1.key.pem`, an implementation
+    /// independent of the emulator's.
+    #[test]
+    fn signatures_match_an_independent_implementation() {
+        const INPUT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ";
+        const OPENSSL: &str = "KlarS1ZSDRsbCpiFBTqiP0fFI8xfb7qLZ1NjnabR2yJw0lIM_6U-8nzrSYiswmMB-qJTiSn6_B7rXkQOq8sQaHBDM3TqABjCs5WCKvPndgOaw48I2pgCdI6KploKcRn36E8cwCCWgu_V4n8EYmH5uGfSqTT74bd1qnh4yC9BVca8xRQ_Yy2JhJQDdqUN4-MkT6_a8RHadSDw5MGUFeUSPX6msHZ0umvaOAIuf0L48N25lpkVfA9L_OtEyF1vK1tqTbqbO1ZxrH0vasA0QM6KTAmY2gioDzu3aOKpW2P1EBvIX8Cur-8KJc71V7Uj6QIAObWJZfu81N-XBLEZIXtWnQ";
+        let key = SigningKey::development();
+        let signature = key.0.rs256(INPUT.as_bytes()).unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.encode(signature), OPENSSL);
+    }
 
     #[test]
     fn the_development_keys_load_and_their_jwks_are_complete_and_distinct() {

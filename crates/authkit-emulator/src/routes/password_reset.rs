@@ -197,6 +197,7 @@ mod tests {
     use crate::store::new_id;
 
     async fn post(emulator: &Emulator, path: &str, body: Value) -> Value {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let response = reqwest::Client::new()
             .post(format!("{}{path}", emulator.base_url()))
             .bearer_auth(emulator.api_key())

@@ -3,9 +3,12 @@
 #![allow(dead_code)]
 
 use authkit_emulator::{Emulator, EmulatorBuilder};
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+
+/// A JWKS as served (`{"keys": [...]}`).
+pub type JwkSet = Value;
 
 /// The test app's callback (the default redirect URI).
 pub const CALLBACK: &str = "http://localhost:3000/auth/callback";
@@ -26,6 +29,8 @@ pub async fn start() -> Emulator {
 
 /// A client that never follows redirects (tests look at them).
 pub fn http() -> reqwest::Client {
+    // reqwest is built without a default TLS provider (the workspace's crates use `ring`).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -123,31 +128,61 @@ pub async fn jwks(emulator: &Emulator) -> JwkSet {
 
 /// The `kid`s of a JWKS.
 pub fn kids(set: &JwkSet) -> Vec<String> {
-    set.keys
+    set["keys"]
+        .as_array()
+        .unwrap()
         .iter()
-        .filter_map(|k| k.common.key_id.clone())
+        .filter_map(|k| k["kid"].as_str().map(str::to_owned))
         .collect()
+}
+
+fn segment(token: &str, n: usize) -> Vec<u8> {
+    let part = token.split('.').nth(n).expect("a JWT has three segments");
+    URL_SAFE_NO_PAD.decode(part).expect("base64url")
 }
 
 /// The `kid` in a token's header.
 pub fn kid_of(token: &str) -> String {
-    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+    let header: Value = serde_json::from_slice(&segment(token, 0)).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
 }
 
 /// Verifies an access token (RS256 signature and `exp`) against `set`, selecting the key by
 /// the token's `kid`, as an app does; returns its claims.
 pub fn verify_with(set: &JwkSet, token: &str) -> Result<Value, String> {
+    let header: Value = serde_json::from_slice(&segment(token, 0)).map_err(|e| e.to_string())?;
+    if header["alg"] != "RS256" {
+        return Err(format!("alg {}", header["alg"]));
+    }
     let kid = kid_of(token);
-    let jwk = set
-        .find(&kid)
+    let jwk = set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
         .ok_or_else(|| format!("no key {kid} in the JWKS"))?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.validate_aud = false;
-    validation.required_spec_claims.clear();
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .map(|t| t.claims)
-        .map_err(|e| e.to_string())
+    let component = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap();
+    let key = ring::signature::RsaPublicKeyComponents {
+        n: component("n"),
+        e: component("e"),
+    };
+    let (signed, _) = token.rsplit_once('.').unwrap();
+    key.verify(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        signed.as_bytes(),
+        &segment(token, 2),
+    )
+    .map_err(|_| "InvalidSignature".to_owned())?;
+    let claims: Value = serde_json::from_slice(&segment(token, 1)).map_err(|e| e.to_string())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    match claims["exp"].as_i64() {
+        Some(exp) if exp > now => Ok(claims),
+        Some(_) => Err("ExpiredSignature".to_owned()),
+        None => Err("no exp".to_owned()),
+    }
 }
 
 /// Verifies an access token against the JWKS served now.

@@ -39,5 +39,6 @@ mod step_up_attempts;
 mod step_up_fixation;
 mod stores;
 mod test_helpers;
+mod tls;
 mod tokens;
 mod users;

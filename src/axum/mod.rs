@@ -85,7 +85,7 @@ impl AuthKit {
     /// The session layer ([`session_layer`](Self::session_layer)) and the [`AuthLayer`] as one
     /// layer, in the right order. Prefer it to adding the two separately: axum boxes and clones
     /// every `Router::layer` wrapper on every request, so one wrapper instead of two takes a
-    /// share off each request's cost (see `benches/auth_layer.rs`).
+    /// share off each request's cost (see `benches/benches/auth_layer.rs`).
     ///
     /// ```
     /// use authkit_axum::stores::MemoryStore;

@@ -2,7 +2,7 @@
 //! the same GET made by hand (same headers, same decoding into `User`), both against the
 //! emulator on loopback. Prints the ratio client / bare at the end; the target is < 1.05.
 //!
-//! Run with `cargo bench --features testing --bench client_overhead`.
+//! Run with `cargo bench -p authkit-axum-benches --bench client_overhead`.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -32,7 +32,7 @@
 //! every kind in a rotated order). Targets: (c) costs ≤ 5% more server CPU than (b); (d) has
 //! ≥ 0.8× the throughput of (b).
 //!
-//! Run with `cargo bench --features testing --bench auth_layer`; `AUTH_LAYER_ONLY=served` (or
+//! Run with `cargo bench -p authkit-axum-benches --bench auth_layer`; `AUTH_LAYER_ONLY=served` (or
 //! `in_process`) runs one half.
 
 use std::hint::black_box;

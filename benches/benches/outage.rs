@@ -12,7 +12,7 @@
 //!   overall p99 ≤ 1.5 s;
 //! - nobody is signed out.
 //!
-//! Run with `cargo bench --features testing --bench outage` (about 50 s). `OUTAGE_WINDOW_SECS`
+//! Run with `cargo bench -p authkit-axum-benches --bench outage` (about 50 s). `OUTAGE_WINDOW_SECS`
 //! (default 8) sets each window's length, `OUTAGE_RPS` (default 250) the load.
 
 use std::net::SocketAddr;

@@ -59,6 +59,7 @@ mod macros;
 #[cfg(feature = "axum")]
 mod axum;
 mod client;
+mod digest;
 mod secret;
 #[cfg(feature = "axum")]
 pub mod session;

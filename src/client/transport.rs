@@ -296,7 +296,7 @@ impl Client {
             .inner
             .retry_base_delay
             .saturating_mul(1u32 << (attempt - 1).min(16));
-        let jitter: f64 = rand::rng().random_range(0.5..1.5);
+        let jitter: f64 = rand::thread_rng().gen_range(0.5..1.5);
         exp.mul_f64(jitter).min(max)
     }
 }
@@ -360,7 +360,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// A random UUID-v4-shaped key.
 fn new_idempotency_key() -> String {
-    let mut bytes: [u8; 16] = rand::rng().random();
+    let mut bytes: [u8; 16] = rand::thread_rng().r#gen();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -44,7 +44,6 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tower_sessions::SessionStore;
 use tower_sessions::session::{Id, Record};
@@ -92,13 +91,13 @@ impl Nonce {
     }
 
     fn derive(&self, purpose: &[u8], k: u32) -> Id {
-        let mut hash = Sha256::new();
-        hash.update(b"authkit-axum step-up attempt ");
-        hash.update(purpose);
-        hash.update([0]);
-        hash.update(self.0.expose_secret().as_bytes());
-        hash.update(k.to_be_bytes());
-        let digest = hash.finalize();
+        let digest = crate::digest::sha256(&[
+            b"authkit-axum step-up attempt ",
+            purpose,
+            &[0],
+            self.0.expose_secret().as_bytes(),
+            &k.to_be_bytes(),
+        ]);
         let mut first = [0u8; 16];
         first.copy_from_slice(&digest[..16]);
         Id(i128::from_le_bytes(first))

@@ -30,15 +30,13 @@ pub use clock::Clock;
 pub use jwt::TokenError;
 pub use stats::{JwksFetchCounts, RefreshCounts, SignOutCounts, StatsSnapshot};
 
-use sha2::{Digest, Sha256};
-
 /// A short, stable, non-reversible label of a session record's id for logs (the id itself is
 /// a bearer credential: it never goes to logs). `"-"` for a session without a record yet.
 pub(crate) fn id_hash(id: Option<tower_sessions::session::Id>) -> String {
     match id {
         None => "-".to_owned(),
         Some(id) => {
-            let digest = Sha256::digest(id.to_string().as_bytes());
+            let digest = crate::digest::sha256(&[id.to_string().as_bytes()]);
             digest[..6].iter().map(|b| format!("{b:02x}")).collect()
         }
     }

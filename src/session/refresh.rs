@@ -20,7 +20,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use sha2::{Digest, Sha256};
 
 use tower_sessions::Session;
 
@@ -46,7 +45,7 @@ const VERIFY_RETRY: Duration = Duration::from_secs(5);
 const CAPACITY: usize = 100_000;
 
 fn digest(current: &AuthSession) -> [u8; 32] {
-    Sha256::digest(current.refresh_token.expose_secret().as_bytes()).into()
+    crate::digest::sha256(&[current.refresh_token.expose_secret().as_bytes()])
 }
 
 /// The refresh of `current` (started now, joined if one is in flight or just finished), or

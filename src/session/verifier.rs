@@ -20,8 +20,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
-use sha2::{Digest, Sha256};
-
 use super::claims::AccessTokenClaims;
 use super::clock::Clock;
 pub use super::jwt::TokenError;
@@ -79,7 +77,7 @@ struct Inner {
 
 /// The key of a token's verdict.
 fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+    crate::digest::sha256(&[token.as_bytes()])
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

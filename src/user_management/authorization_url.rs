@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::UserManagement;
@@ -296,7 +295,7 @@ impl Pkce {
 
     /// The S256 challenge of `verifier`: `BASE64URL(SHA256(verifier))`, unpadded.
     pub fn s256_challenge(verifier: &str) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+        URL_SAFE_NO_PAD.encode(crate::digest::sha256(&[verifier.as_bytes()]))
     }
 }
 

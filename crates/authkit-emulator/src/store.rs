@@ -115,16 +115,16 @@ pub(crate) fn new_id(prefix: &str) -> String {
 pub(crate) fn random_token(len: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
+    let mut rng = rand::thread_rng();
     (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect()
 }
 
 /// A random 6-digit one-time code.
 pub(crate) fn random_code() -> String {
     use rand::Rng;
-    format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+    format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32))
 }
 
 /// Formats a timestamp as WorkOS does: `2026-01-15T12:00:00.000Z`.

@@ -98,8 +98,8 @@ pub mod error {
 #[cfg(feature = "axum")]
 pub mod web {
     pub use crate::axum::{
-        AuthLayer, AuthRejection, AuthService, AuthSource, CallbackError, CrossSiteRequest, Health,
-        JwksHealth, RefreshHealth, SECURE_SESSION_COOKIE, SESSION_COOKIE, StoreHealth,
-        Unauthenticated,
+        AuthLayer, AuthRejection, AuthService, AuthSource, CallbackError, CrossSiteRequest, Guard,
+        GuardService, Health, JwksHealth, RefreshHealth, SECURE_SESSION_COOKIE, SESSION_COOKIE,
+        StoreHealth, Unauthenticated,
     };
 }

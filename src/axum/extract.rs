@@ -3,7 +3,7 @@
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use std::sync::Arc;
 
@@ -45,10 +45,8 @@ pub enum Unauthenticated {
 }
 
 /// Whether the request carries no bearer token (so a missing session layer matters).
-fn layer_bearer_absent(parts: &axum::http::request::Parts) -> bool {
-    !parts
-        .headers
-        .contains_key(axum::http::header::AUTHORIZATION)
+fn layer_bearer_absent(headers: &HeaderMap) -> bool {
+    !headers.contains_key(axum::http::header::AUTHORIZATION)
 }
 
 /// Where an [`AuthUser`] came from.
@@ -280,20 +278,22 @@ pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
         || !accept.is_empty()
 }
 
-fn unauthenticated(ctx: &AuthContext, parts: &Parts) -> AuthRejection {
+/// The answer to a request without a signed-in user on a route that needs one (the extractor's
+/// and the route guards'): `500` when there is no session layer to have signed in with, else
+/// as configured by [`Unauthenticated`].
+pub(crate) fn reject_anonymous(ctx: &AuthContext, headers: &HeaderMap, uri: &Uri) -> AuthRejection {
+    if !ctx.session_layer && layer_bearer_absent(headers) {
+        return AuthRejection::Misconfigured(NO_SESSION);
+    }
     let json = match ctx.rejecting.unauthenticated {
         Unauthenticated::Json => true,
         Unauthenticated::Redirect => false,
-        Unauthenticated::Auto => wants_json(&parts.headers),
+        Unauthenticated::Auto => wants_json(headers),
     };
     if json {
         return AuthRejection::Unauthorized;
     }
-    let return_to = parts
-        .uri
-        .path_and_query()
-        .map(|pq| pq.as_str())
-        .unwrap_or("/");
+    let return_to = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
     let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
     AuthRejection::Redirect(format!(
         "{}?return_to={encoded}",
@@ -312,10 +312,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
             .extensions
             .get::<AuthContext>()
             .ok_or(AuthRejection::Misconfigured(NO_LAYER))?;
-        if !ctx.session_layer && layer_bearer_absent(parts) {
-            return Err(AuthRejection::Misconfigured(NO_SESSION));
-        }
-        Err(unauthenticated(ctx, parts))
+        Err(reject_anonymous(ctx, &parts.headers, &parts.uri))
     }
 }
 
@@ -333,7 +330,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthUser {
             .extensions
             .get::<AuthContext>()
             .ok_or(AuthRejection::Misconfigured(NO_LAYER))?;
-        if !ctx.session_layer && layer_bearer_absent(parts) {
+        if !ctx.session_layer && layer_bearer_absent(&parts.headers) {
             return Err(AuthRejection::Misconfigured(NO_SESSION));
         }
         Ok(None)

@@ -6,6 +6,7 @@ pub(crate) mod config;
 pub(crate) mod csrf;
 pub(crate) mod extract;
 pub(crate) mod flow;
+pub(crate) mod guard;
 pub(crate) mod health;
 pub(crate) mod layer;
 pub(crate) mod lifetime;
@@ -19,6 +20,7 @@ pub use config::{AuthKit, AuthKitBuilder, Unauthenticated};
 pub use csrf::CrossSiteRequest;
 pub use extract::{AuthRejection, AuthSource, AuthUser};
 pub use flow::CallbackError;
+pub use guard::{Guard, GuardService};
 pub use health::{Health, JwksHealth, RefreshHealth, StoreHealth};
 pub use layer::{AuthLayer, AuthService};
 

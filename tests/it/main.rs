@@ -21,6 +21,7 @@ mod email_verification;
 mod emulator_setup;
 mod example_app;
 mod faults;
+mod guards;
 mod hosted_page;
 mod invitations;
 mod magic_auth;

@@ -318,6 +318,33 @@ impl TestApp {
         };
         (app, store)
     }
+
+    /// Like [`TestApp::start`], serving the routes `routes` makes for the app's AuthKit
+    /// (wrapped, with the sign-in routes, in the auth and session layers).
+    pub async fn start_with_routes(routes: impl FnOnce(&AuthKit) -> Router) -> TestApp {
+        let emulator = register(Emulator::builder()).start().await.unwrap();
+        let clock = Clock::adjustable();
+        let authkit = AuthKit::builder(emulator.client(), CALLBACK)
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let store = MemoryStore::default();
+        let app = routes(&authkit)
+            .merge(authkit.router())
+            .layer(authkit.layer(store.clone()));
+        let server = TestServer::builder()
+            .save_cookies()
+            .mock_transport()
+            .build(app)
+            .unwrap();
+        TestApp {
+            emulator,
+            authkit,
+            server,
+            store,
+            clock,
+        }
+    }
 }
 
 /// Signs in on the emulator's hosted page the way a browser would, with plain form posts:

@@ -62,6 +62,8 @@ pub(crate) struct Inner {
     pub pending_ttl: Duration,
     pub max_pending: usize,
     pub revoke_on_sign_out: bool,
+    /// The trusted proxy's header with the client's IP address.
+    pub client_ip_header: Option<axum::http::HeaderName>,
     pub on_sign_in: Option<SignInHook>,
     pub on_callback_error: Option<CallbackErrorHook>,
     pub users: super::UserCache,
@@ -105,6 +107,7 @@ impl AuthKit {
             refresh_wait: Duration::from_secs(1),
             clock: Clock::system(),
             revoke_on_sign_out: false,
+            client_ip_header: None,
             on_sign_in: None,
             on_callback_error: None,
         }
@@ -255,6 +258,7 @@ pub struct AuthKitBuilder {
     refresh_wait: Duration,
     clock: Clock,
     revoke_on_sign_out: bool,
+    client_ip_header: Option<String>,
     on_sign_in: Option<SignInHook>,
     on_callback_error: Option<CallbackErrorHook>,
 }
@@ -410,6 +414,30 @@ impl AuthKitBuilder {
         self
     }
 
+    /// The header your reverse proxy or load balancer puts the client's IP address in (e.g.
+    /// `x-forwarded-for`, `x-real-ip`, `cf-connecting-ip`, `fly-client-ip`); its last address
+    /// is sent to WorkOS with the code exchange, the step-ups and every refresh, with the
+    /// browser's `User-Agent`, so the WorkOS session shows where it was used and Radar can
+    /// judge sign-ins. Set it only when a proxy you run sets or appends that header: any
+    /// client can send one.
+    ///
+    /// Without it, the address of the connection is sent when the app is served with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`, else none.
+    ///
+    /// ```
+    /// use authkit_axum::{AuthKit, Client};
+    ///
+    /// let client = Client::builder().api_key("sk_test_123").client_id("client_123").build()?;
+    /// let authkit = AuthKit::builder(client, "https://app.example.com/auth/callback")
+    ///     .client_ip_header("x-forwarded-for")
+    ///     .build()?;
+    /// # Ok::<(), authkit_axum::ConfigError>(())
+    /// ```
+    pub fn client_ip_header(mut self, header: impl Into<String>) -> Self {
+        self.client_ip_header = Some(header.into());
+        self
+    }
+
     /// Runs after every successful sign-in (the code exchange and any step-ups done, the access
     /// token verified), before the session is stored: save the user, check an allow-list, ...
     /// A plain async closure that gets the [`AuthenticateResponse`] (user, organization,
@@ -517,6 +545,19 @@ impl AuthKitBuilder {
             sign_in_path: format!("{prefix}/login"),
         });
         let origins = super::csrf::Origins::new(&redirect_uri, self.trusted_origins)?;
+        let client_ip_header = self
+            .client_ip_header
+            .map(|name| {
+                axum::http::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
+                    ConfigError::Invalid {
+                        name: "client_ip_header",
+                        reason: format!(
+                            "{name:?} is not a header name; give the header your proxy sets, e.g. x-forwarded-for"
+                        ),
+                    }
+                })
+            })
+            .transpose()?;
         let stats = Arc::new(Stats::default());
         let verifier = TokenVerifier::new(self.client.clone(), self.clock.clone(), stats.clone());
         let authkit = AuthKit {
@@ -542,6 +583,7 @@ impl AuthKitBuilder {
                 pending_ttl: Duration::from_secs(600),
                 max_pending: 5,
                 revoke_on_sign_out: self.revoke_on_sign_out,
+                client_ip_header,
                 on_sign_in: self.on_sign_in,
                 on_callback_error: self.on_callback_error,
                 users: super::UserCache::default(),

@@ -151,7 +151,14 @@ where
             let user = match (bearer_only, bearer(&request)) {
                 (true, None) => None,
                 (true, Some(token)) => from_bearer(&authkit, token).await,
-                (false, token) => match authenticate(&authkit, token, session).await {
+                (false, token) => match authenticate(
+                    &authkit,
+                    token,
+                    session,
+                    Head(request.headers(), request.extensions()),
+                )
+                .await
+                {
                     Ok(user) => user,
                     // The store is down: answer at once rather than guess (anonymous would
                     // sign the user out of this page, and the session layer could not save
@@ -187,10 +194,15 @@ where
     }
 }
 
+/// The request's headers and extensions, for the end user a refresh is made for.
+#[derive(Clone, Copy)]
+struct Head<'a>(&'a http::HeaderMap, &'a http::Extensions);
+
 async fn authenticate(
     authkit: &AuthKit,
     token: Option<&str>,
     session: Option<&Session>,
+    head: Head<'_>,
 ) -> Result<Option<AuthUser>, StoreUnavailable> {
     if let Some(token) = token {
         return Ok(from_bearer(authkit, token).await);
@@ -202,7 +214,7 @@ async fn authenticate(
         );
         return Ok(None);
     };
-    from_session(authkit, session).await
+    from_session(authkit, session, head).await
 }
 
 /// The fast answer while the session store is down: `503` with `Retry-After`, as a page for
@@ -260,6 +272,7 @@ pub(crate) fn now() -> i64 {
 async fn from_session(
     authkit: &AuthKit,
     session: &Session,
+    head: Head<'_>,
 ) -> Result<Option<AuthUser>, StoreUnavailable> {
     let Some(loaded) = session::load_cached(session, &authkit.inner.sessions).await? else {
         return Ok(None);
@@ -267,7 +280,7 @@ async fn from_session(
     if authkit.inner.core.clock.now() < loaded.refresh_at && !loaded.unverified {
         return Ok(Some(loaded.user.clone()));
     }
-    Ok(Box::pin(due(authkit, loaded, session)).await)
+    Ok(Box::pin(due(authkit, loaded, session, head)).await)
 }
 
 /// A session due for a refresh (or holding tokens still to verify).
@@ -283,9 +296,11 @@ async fn due(
     authkit: &AuthKit,
     loaded: Arc<session::Loaded>,
     session: &Session,
+    Head(headers, extensions): Head<'_>,
 ) -> Option<AuthUser> {
     let inner = &authkit.inner;
-    let flight = refresh::begin(&authkit.inner.core, &loaded.session, session);
+    let requester = super::requester::of(headers, extensions, inner.client_ip_header.as_ref());
+    let flight = refresh::begin(&authkit.inner.core, &loaded.session, session, requester);
     let now = inner.core.clock.now();
     if now < loaded.expires_at {
         // Still valid: use a result that is already there, else serve now.

@@ -11,6 +11,7 @@ pub(crate) mod health;
 pub(crate) mod layer;
 pub(crate) mod lifetime;
 pub(crate) mod pages;
+pub(crate) mod requester;
 pub(crate) mod return_to;
 pub(crate) mod router;
 pub(crate) mod session;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use axum::Router;
 use axum::extract::{Form, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -15,11 +15,13 @@ use super::config::AuthKit;
 use super::flow::{CallbackError, callback_error, finish_sign_in, sign_in_route, store_failed};
 use super::layer::now;
 use super::pages;
+use super::requester::RequesterOf;
 use super::return_to;
 use super::session::{self, PENDING_KEY, PendingSignIn};
 use super::stepup;
 use crate::SecretString;
 use crate::session::refresh::{self, ExchangeError};
+use crate::session::requester::Requester;
 use crate::user_management::{
     AuthenticateWithCode, AuthorizationUrl, Pkce, ScreenHint, SignInWith, random_state,
 };
@@ -245,12 +247,12 @@ impl CallbackQuery {
 async fn callback(
     State(authkit): State<AuthKit>,
     session: Session,
-    headers: HeaderMap,
+    RequesterOf(requester): RequesterOf,
     RawQuery(q): RawQuery,
 ) -> Response {
     let q = CallbackQuery::parse(q.as_deref());
     let route = async {
-        match handle_callback(&authkit, &session, &headers, q).await {
+        match handle_callback(&authkit, &session, &requester, q).await {
             Ok(response) => response,
             Err(err) => callback_error(&authkit, err),
         }
@@ -261,7 +263,7 @@ async fn callback(
 async fn handle_callback(
     authkit: &AuthKit,
     session: &Session,
-    headers: &HeaderMap,
+    requester: &Requester,
     q: CallbackQuery,
 ) -> Result<Response, CallbackError> {
     let state = q.state.filter(|s| !s.is_empty());
@@ -324,7 +326,7 @@ async fn handle_callback(
         // The WorkOS dashboard starts an impersonation by sending the browser here with a
         // code and no state (no sign-in was started in this browser).
         return match q.code.filter(|c| !c.is_empty()) {
-            Some(code) => impersonation(authkit, session, headers, code).await,
+            Some(code) => impersonation(authkit, session, requester, code).await,
             None => Err(CallbackError::MissingState),
         };
     }
@@ -334,12 +336,8 @@ async fn handle_callback(
         .filter(|c| !c.is_empty())
         .ok_or(CallbackError::MissingCode)?;
     let mut params = AuthenticateWithCode::new(code).code_verifier(sign_in.code_verifier.clone());
-    if let Some(agent) = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-    {
-        params = params.user_agent(agent);
-    }
+    params.ip_address = requester.ip_address.clone();
+    params.user_agent = requester.user_agent.clone();
     match authkit
         .inner
         .core
@@ -362,16 +360,12 @@ async fn handle_callback(
 async fn impersonation(
     authkit: &AuthKit,
     session: &Session,
-    headers: &HeaderMap,
+    requester: &Requester,
     code: String,
 ) -> Result<Response, CallbackError> {
     let mut params = AuthenticateWithCode::new(code);
-    if let Some(agent) = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-    {
-        params = params.user_agent(agent);
-    }
+    params.ip_address = requester.ip_address.clone();
+    params.user_agent = requester.user_agent.clone();
     match authkit
         .inner
         .core
@@ -462,6 +456,7 @@ async fn switch_organization(
     State(authkit): State<AuthKit>,
     session: Session,
     headers: HeaderMap,
+    RequesterOf(requester): RequesterOf,
     Form(form): Form<SwitchForm>,
 ) -> Response {
     if let Err(refused) = authkit.inner.origins.check(&headers) {
@@ -477,14 +472,20 @@ async fn switch_organization(
     // The switch spends the session's refresh token, which is single use (this request's own
     // pass through AuthLayer already joined any refresh of it in this process).
     let organization = Some(form.organization_id.clone());
-    let mut switched = refresh::exchange(&authkit.inner.core, &current, organization.clone()).await;
+    let mut switched = refresh::exchange(
+        &authkit.inner.core,
+        &current,
+        organization.clone(),
+        &requester,
+    )
+    .await;
     if let Err(ExchangeError::Api(err)) = &switched
         && err.is_invalid_grant()
         && let Some(stored) = refresh::won_elsewhere(&session, &current).await
     {
         // Another request or machine refreshed the session first: switch with its tokens.
         tracing::debug!("the session was refreshed elsewhere; switching with its tokens");
-        switched = refresh::exchange(&authkit.inner.core, &stored, organization).await;
+        switched = refresh::exchange(&authkit.inner.core, &stored, organization, &requester).await;
     }
     match switched {
         // Stored whether or not the new access token verified: the old refresh token is

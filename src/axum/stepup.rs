@@ -14,9 +14,11 @@ use super::config::AuthKit;
 use super::flow::{CallbackError, callback_error, finish_sign_in, sign_in_route};
 use super::layer::now;
 use super::pages::{self, esc};
+use super::requester::RequesterOf;
 use super::session::{STEP_UP_KEY, StepUp, StepUpKind};
 use crate::Error;
 use crate::session::attempts::{Attempt, Claim, Nonce};
+use crate::session::requester::Requester;
 use crate::user_management::{
     AuthenticateWithEmailVerification, AuthenticateWithSelectedOrganization, AuthenticateWithTotp,
     EnrollAuthFactor,
@@ -303,6 +305,7 @@ async fn verify_email(
     State(authkit): State<AuthKit>,
     session: Session,
     headers: HeaderMap,
+    RequesterOf(requester): RequesterOf,
     Form(form): Form<CodeForm>,
 ) -> Response {
     if let Err(refused) = authkit.inner.origins.check(&headers) {
@@ -311,12 +314,17 @@ async fn verify_email(
     sign_in_route(
         &authkit,
         &session,
-        check_email_code(&authkit, &session, form),
+        check_email_code(&authkit, &session, form, &requester),
     )
     .await
 }
 
-async fn check_email_code(authkit: &AuthKit, session: &Session, form: CodeForm) -> Response {
+async fn check_email_code(
+    authkit: &AuthKit,
+    session: &Session,
+    form: CodeForm,
+    requester: &Requester,
+) -> Response {
     let Some(step) = current(session, StepUpKind::EmailVerification).await else {
         return expired(authkit);
     };
@@ -324,10 +332,12 @@ async fn check_email_code(authkit: &AuthKit, session: &Session, form: CodeForm) 
         Ok(attempt) => attempt,
         Err(page) => return page,
     };
-    let params = AuthenticateWithEmailVerification::new(
+    let mut params = AuthenticateWithEmailVerification::new(
         form.code.trim().to_owned(),
         step.pending_authentication_token.clone(),
     );
+    params.ip_address = requester.ip_address.clone();
+    params.user_agent = requester.user_agent.clone();
     let result = authkit
         .client()
         .user_management()
@@ -452,6 +462,7 @@ async fn mfa(
     State(authkit): State<AuthKit>,
     session: Session,
     headers: HeaderMap,
+    RequesterOf(requester): RequesterOf,
     Form(form): Form<CodeForm>,
 ) -> Response {
     if let Err(refused) = authkit.inner.origins.check(&headers) {
@@ -460,12 +471,17 @@ async fn mfa(
     sign_in_route(
         &authkit,
         &session,
-        check_totp_code(&authkit, &session, form),
+        check_totp_code(&authkit, &session, form, &requester),
     )
     .await
 }
 
-async fn check_totp_code(authkit: &AuthKit, session: &Session, form: CodeForm) -> Response {
+async fn check_totp_code(
+    authkit: &AuthKit,
+    session: &Session,
+    form: CodeForm,
+    requester: &Requester,
+) -> Response {
     let Some(step) = current(session, StepUpKind::Mfa).await else {
         return expired(authkit);
     };
@@ -476,11 +492,13 @@ async fn check_totp_code(authkit: &AuthKit, session: &Session, form: CodeForm) -
         Ok(attempt) => attempt,
         Err(page) => return page,
     };
-    let params = AuthenticateWithTotp::new(
+    let mut params = AuthenticateWithTotp::new(
         form.code.trim().to_owned(),
         step.pending_authentication_token.clone(),
         challenge,
     );
+    params.ip_address = requester.ip_address.clone();
+    params.user_agent = requester.user_agent.clone();
     let result = authkit
         .client()
         .user_management()
@@ -544,12 +562,13 @@ async fn select_organization(
     State(authkit): State<AuthKit>,
     session: Session,
     headers: HeaderMap,
+    RequesterOf(requester): RequesterOf,
     Form(form): Form<OrganizationForm>,
 ) -> Response {
     if let Err(refused) = authkit.inner.origins.check(&headers) {
         return refused.into_response();
     }
-    let route = choose_organization(&authkit, &session, form);
+    let route = choose_organization(&authkit, &session, form, &requester);
     sign_in_route(&authkit, &session, route).await
 }
 
@@ -557,6 +576,7 @@ async fn choose_organization(
     authkit: &AuthKit,
     session: &Session,
     form: OrganizationForm,
+    requester: &Requester,
 ) -> Response {
     let Some(step) = current(session, StepUpKind::OrganizationSelection).await else {
         return expired(authkit);
@@ -572,10 +592,12 @@ async fn choose_organization(
             Some("Choose one of the organizations listed."),
         );
     }
-    let params = AuthenticateWithSelectedOrganization::new(
+    let mut params = AuthenticateWithSelectedOrganization::new(
         step.pending_authentication_token.clone(),
         form.organization_id,
     );
+    params.ip_address = requester.ip_address.clone();
+    params.user_agent = requester.user_agent.clone();
     let result = authkit
         .client()
         .user_management()

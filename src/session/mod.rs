@@ -21,6 +21,7 @@ pub(crate) mod core;
 pub(crate) mod flight;
 pub(crate) mod jwt;
 pub(crate) mod refresh;
+pub(crate) mod requester;
 pub(crate) mod stats;
 pub(crate) mod stored;
 pub(crate) mod verifier;

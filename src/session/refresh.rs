@@ -27,6 +27,7 @@ use super::core::Core;
 use super::flight::{Entry, Flight};
 pub(crate) use super::flight::{Refreshed, Refresher};
 use super::stored::{self as session, AuthSession};
+use crate::session::requester::Requester;
 use crate::session::stats::{RefreshOutcome, SignOut};
 use crate::session::verifier::TokenError;
 use crate::user_management::AuthenticateWithRefreshToken;
@@ -52,10 +53,12 @@ fn digest(current: &AuthSession) -> [u8; 32] {
 /// `None` while the session backs off after a failure. It runs as its own task and stores what
 /// it gets in `session` (the session of the request that started it) at once; await the
 /// returned flight (which started at the returned instant) for as long as the caller can afford.
+/// `requester` is sent to WorkOS with the refresh.
 pub(crate) fn begin(
     core: &Arc<Core>,
     current: &AuthSession,
     session: &Session,
+    requester: Requester,
 ) -> Option<(Flight, Instant)> {
     let key = digest(current);
     let refresher = &core.refresher;
@@ -88,6 +91,7 @@ pub(crate) fn begin(
         current.clone(),
         session.clone(),
         failures,
+        requester,
     ));
     let clock = core.clock.clone();
     let flight = async move {
@@ -245,15 +249,19 @@ impl Exchanged {
 }
 
 /// Exchanges the refresh token of `current` for new tokens; scoped to `organization_id` when
-/// given (the organization switcher), else to the current organization.
+/// given (the organization switcher), else to the current organization; `requester` is the end
+/// user WorkOS records the refresh for.
 pub(crate) async fn exchange(
     core: &Arc<Core>,
     current: &AuthSession,
     organization_id: Option<String>,
+    requester: &Requester,
 ) -> Result<Exchanged, ExchangeError> {
     core.refresher.calls.fetch_add(1, Ordering::Relaxed);
     let organization = organization_id.or_else(|| current.organization_id.clone());
     let mut params = AuthenticateWithRefreshToken::new(current.refresh_token.clone());
+    params.ip_address = requester.ip_address.clone();
+    params.user_agent = requester.user_agent.clone();
     if let Some(org) = organization {
         params = params.organization_id(org);
     }
@@ -301,7 +309,13 @@ pub(crate) async fn save_now(
 }
 
 /// The refresh task: brings `current` up to date and stores the result.
-async fn run(core: Arc<Core>, current: AuthSession, session: Session, failures: u32) -> Refreshed {
+async fn run(
+    core: Arc<Core>,
+    current: AuthSession,
+    session: Session,
+    failures: u32,
+    requester: Requester,
+) -> Refreshed {
     let inner = &*core;
     let user = current.user.id.clone();
     let session_hash = crate::session::id_hash(session.id());
@@ -338,7 +352,7 @@ async fn run(core: Arc<Core>, current: AuthSession, session: Session, failures: 
             }
         }
     }
-    match exchange(&core, &current, None).await {
+    match exchange(&core, &current, None, &requester).await {
         Ok(exchanged) => {
             let saved = match save_now(&session, exchanged.session()).await {
                 Ok(()) => true,

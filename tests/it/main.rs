@@ -32,6 +32,7 @@ mod password_reset;
 mod redaction;
 mod refresh;
 mod reliability;
+mod requester;
 mod retries;
 mod sessions;
 mod sign_in;

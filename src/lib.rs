@@ -100,6 +100,6 @@ pub mod web {
     pub use crate::axum::{
         AuthLayer, AuthRejection, AuthService, AuthSource, CallbackError, CrossSiteRequest, Guard,
         GuardService, Health, JwksHealth, RefreshHealth, SECURE_SESSION_COOKIE, SESSION_COOKIE,
-        StoreHealth, Unauthenticated,
+        SignInUrl, StoreHealth, Unauthenticated,
     };
 }

@@ -15,6 +15,7 @@ pub(crate) mod requester;
 pub(crate) mod return_to;
 pub(crate) mod router;
 pub(crate) mod session;
+pub(crate) mod sign_in_url;
 pub(crate) mod stepup;
 
 pub use config::{AuthKit, AuthKitBuilder, Unauthenticated};
@@ -24,6 +25,7 @@ pub use flow::CallbackError;
 pub use guard::{Guard, GuardService};
 pub use health::{Health, JwksHealth, RefreshHealth, StoreHealth};
 pub use layer::{AuthLayer, AuthService};
+pub use sign_in_url::SignInUrl;
 
 pub(crate) use layer::UserCache;
 

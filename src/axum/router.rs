@@ -23,7 +23,7 @@ use crate::SecretString;
 use crate::session::refresh::{self, ExchangeError};
 use crate::session::requester::Requester;
 use crate::user_management::{
-    AuthenticateWithCode, AuthorizationUrl, Pkce, ScreenHint, SignInWith, random_state,
+    AuthenticateWithCode, AuthorizationUrl, Pkce, Provider, ScreenHint, SignInWith, random_state,
 };
 
 impl AuthKit {
@@ -75,15 +75,51 @@ pub(crate) struct LoginQuery {
     return_to: Option<String>,
     organization_id: Option<String>,
     login_hint: Option<String>,
+    provider: Option<String>,
+    connection_id: Option<String>,
+    domain_hint: Option<String>,
+    prompt: Option<String>,
 }
 
 impl LoginQuery {
+    /// The options of a sign-in link ([`SignInUrl`](super::SignInUrl)); empty and overlong
+    /// values are dropped.
     fn parse(raw: Option<&str>) -> Self {
-        let mut p = query_params(raw, &["return_to", "organization_id", "login_hint"]).into_iter();
+        let names = [
+            "return_to",
+            "organization_id",
+            "login_hint",
+            "provider",
+            "connection_id",
+            "domain_hint",
+            "prompt",
+        ];
+        let mut p = query_params(raw, &names)
+            .into_iter()
+            .map(|v| v.filter(|v| !v.trim().is_empty() && v.len() <= 2048));
+        let mut next = || p.next().flatten();
         LoginQuery {
-            return_to: p.next().flatten(),
-            organization_id: p.next().flatten(),
-            login_hint: p.next().flatten(),
+            return_to: next(),
+            organization_id: next(),
+            login_hint: next(),
+            provider: next(),
+            connection_id: next(),
+            domain_hint: next(),
+            prompt: next(),
+        }
+    }
+
+    /// How this sign-in signs in: a connection, an organization or a provider from the link,
+    /// else the configured way.
+    fn sign_in_with(&self, configured: &SignInWith) -> SignInWith {
+        if let Some(connection) = &self.connection_id {
+            SignInWith::ConnectionId(connection.clone())
+        } else if let Some(org) = &self.organization_id {
+            SignInWith::OrganizationId(org.clone())
+        } else if let Some(provider) = &self.provider {
+            SignInWith::Provider(Provider::from(provider.as_str()))
+        } else {
+            configured.clone()
         }
     }
 }
@@ -118,16 +154,15 @@ async fn start(
     let pkce = Pkce::new();
     let state = random_state();
     let mut params = AuthorizationUrl::new(inner.redirect_uri.as_str())
-        .sign_in_with(match q.organization_id.filter(|o| !o.trim().is_empty()) {
-            Some(org) => SignInWith::OrganizationId(org),
-            None => inner.sign_in_with.clone(),
-        })
+        .sign_in_with(q.sign_in_with(&inner.sign_in_with))
         .state(state.clone())
         .pkce(&pkce);
-    if let Some(hint) = q.login_hint.filter(|h| !h.trim().is_empty()) {
-        params = params.login_hint(hint);
-    }
-    if let Some(hint) = screen_hint {
+    params.login_hint = q.login_hint;
+    params.domain_hint = q.domain_hint;
+    params.prompt = q.prompt;
+    // A sign-up link that names a provider or a connection signs in with it: there is no
+    // AuthKit sign-up form to open.
+    if let Some(hint) = screen_hint.filter(|_| params.sign_in_with.allows_screen_hint()) {
         params = params.screen_hint(hint);
     }
     let url = match inner

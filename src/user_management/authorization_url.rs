@@ -99,7 +99,7 @@ pub enum SignInWith {
 }
 
 impl SignInWith {
-    fn allows_screen_hint(&self) -> bool {
+    pub(crate) fn allows_screen_hint(&self) -> bool {
         matches!(
             self,
             SignInWith::AuthKit

@@ -36,6 +36,7 @@ mod requester;
 mod retries;
 mod sessions;
 mod sign_in;
+mod sign_in_links;
 mod step_up;
 mod step_up_attempts;
 mod step_up_fixation;

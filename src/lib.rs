@@ -98,8 +98,9 @@ pub mod error {
 #[cfg(feature = "axum")]
 pub mod web {
     pub use crate::axum::{
-        AuthLayer, AuthRejection, AuthService, AuthSource, CallbackError, CrossSiteRequest, Guard,
-        GuardService, Health, JwksHealth, RefreshHealth, SECURE_SESSION_COOKIE, SESSION_COOKIE,
-        SignInUrl, StoreHealth, Unauthenticated,
+        AuthLayer, AuthRejection, AuthService, AuthSource, CallbackError, ControlError,
+        CrossSiteRequest, Guard, GuardService, Health, JwksHealth, RefreshHealth,
+        SECURE_SESSION_COOKIE, SESSION_COOKIE, SessionControl, SignInUrl, StoreHealth,
+        Unauthenticated,
     };
 }

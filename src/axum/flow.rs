@@ -147,19 +147,48 @@ pub(crate) async fn finish_sign_in(
     auth: AuthenticateResponse,
     return_to: Option<String>,
 ) -> Result<Response, CallbackError> {
+    match sign_in_session(authkit, session, auth).await {
+        Ok(_) => {
+            let target = return_to.unwrap_or_else(|| authkit.inner.after_sign_in.clone());
+            Ok(Redirect::to(&target).into_response())
+        }
+        Err(SignInFailure::Token(err)) => Err(CallbackError::Token(err)),
+        Err(SignInFailure::Refused(refusal)) => Ok(refusal),
+        Err(SignInFailure::Store(err)) => Err(CallbackError::Session(err)),
+    }
+}
+
+/// Why [`sign_in_session`] did not sign in.
+pub(crate) enum SignInFailure {
+    /// The access token did not verify.
+    Token(TokenError),
+    /// The app's hook refused, with this answer.
+    Refused(Response),
+    /// The session store failed.
+    Store(String),
+}
+
+/// Signs `session` in with `auth` (the callback's, a step-up's, or one the app obtained):
+/// verifies the access token, runs the app's `on_sign_in` hook, cycles the session id and
+/// stores the session.
+pub(crate) async fn sign_in_session(
+    authkit: &AuthKit,
+    session: &Session,
+    auth: AuthenticateResponse,
+) -> Result<AuthSession, SignInFailure> {
     let claims = authkit
         .inner
         .core
         .verifier
         .verify(auth.access_token.expose_secret())
         .await
-        .map_err(CallbackError::Token)?;
+        .map_err(SignInFailure::Token)?;
     if let Some(hook) = &authkit.inner.on_sign_in
         && let Err(refusal) = hook(auth.clone()).await
     {
         tracing::info!(user = %auth.user.id, status = refusal.status().as_u16(), "the app's on_sign_in hook refused the sign-in");
         let _ = session.remove_value(STEP_UP_KEY).await;
-        return Ok(refusal);
+        return Err(SignInFailure::Refused(refusal));
     }
     let user_id = auth.user.id.clone();
     let signed_in = AuthSession::new(auth, claims);
@@ -167,12 +196,66 @@ pub(crate) async fn finish_sign_in(
     session
         .cycle_id()
         .await
-        .map_err(|e| CallbackError::Session(e.to_string()))?;
+        .map_err(|e| SignInFailure::Store(e.to_string()))?;
     let _ = session.remove_value(STEP_UP_KEY).await;
     session::store(session, &signed_in)
         .await
-        .map_err(|e| CallbackError::Session(e.to_string()))?;
+        .map_err(|e| SignInFailure::Store(e.to_string()))?;
     tracing::info!(user = %user_id, organization = signed_in.organization_id.as_deref(), "signed in");
-    let target = return_to.unwrap_or_else(|| authkit.inner.after_sign_in.clone());
-    Ok(Redirect::to(&target).into_response())
+    Ok(signed_in)
+}
+
+/// Signs `session` out: removes AuthKit's keys, cycles the id, revokes the WorkOS session when
+/// configured, and answers with the redirect to WorkOS's logout URL (or the after-sign-out page
+/// when the session had no WorkOS session id).
+pub(crate) async fn sign_out(authkit: &AuthKit, session: &Session) -> Response {
+    let current = match session::load(session).await {
+        Ok(current) => current,
+        Err(err) => return store_failed(authkit, &err.to_string()),
+    };
+    if let Err(err) = session::clear(session).await {
+        return store_failed(authkit, &err.to_string());
+    }
+    if current.is_some() {
+        authkit
+            .inner
+            .core
+            .stats
+            .sign_out(crate::session::stats::SignOut::User);
+    }
+    let _ = session.cycle_id().await;
+    let inner = &authkit.inner;
+    let return_to = inner
+        .after_sign_out
+        .clone()
+        .unwrap_or_else(|| format!("{}/", authkit.origin()));
+    let Some(sid) = current.as_ref().and_then(|c| c.claims.sid.clone()) else {
+        return Redirect::to(&return_to).into_response();
+    };
+    if inner.revoke_on_sign_out
+        && let Err(err) = inner
+            .core
+            .client
+            .user_management()
+            .revoke_session(&sid)
+            .await
+    {
+        tracing::warn!(error = %err, "could not revoke the WorkOS session");
+    }
+    tracing::info!(
+        user = current.as_ref().map(|c| c.user.id.as_str()),
+        "signed out"
+    );
+    match inner
+        .core
+        .client
+        .user_management()
+        .get_logout_url(&sid, Some(&return_to))
+    {
+        Ok(url) => Redirect::to(url.as_str()).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not build the logout URL");
+            Redirect::to(&return_to).into_response()
+        }
+    }
 }

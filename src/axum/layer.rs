@@ -169,6 +169,9 @@ where
                 },
             };
             let signed_in = user.is_some();
+            request
+                .extensions_mut()
+                .insert(super::control::LayerKit(authkit.clone()));
             if let Some(user) = user {
                 request.extensions_mut().insert(user);
             } else {

@@ -3,6 +3,7 @@
 //! [`AuthUser`] extractor.
 
 pub(crate) mod config;
+pub(crate) mod control;
 pub(crate) mod csrf;
 pub(crate) mod extract;
 pub(crate) mod flow;
@@ -19,6 +20,7 @@ pub(crate) mod sign_in_url;
 pub(crate) mod stepup;
 
 pub use config::{AuthKit, AuthKitBuilder, Unauthenticated};
+pub use control::{ControlError, SessionControl};
 pub use csrf::CrossSiteRequest;
 pub use extract::{AuthRejection, AuthSource, AuthUser};
 pub use flow::CallbackError;

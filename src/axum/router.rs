@@ -430,55 +430,7 @@ async fn logout(State(authkit): State<AuthKit>, session: Session, headers: Heade
     if let Err(refused) = authkit.inner.origins.check(&headers) {
         return refused.into_response();
     }
-    let current = match session::load(&session).await {
-        Ok(current) => current,
-        Err(err) => return store_failed(&authkit, &err.to_string()),
-    };
-    if let Err(err) = session::clear(&session).await {
-        return store_failed(&authkit, &err.to_string());
-    }
-    if current.is_some() {
-        authkit
-            .inner
-            .core
-            .stats
-            .sign_out(crate::session::stats::SignOut::User);
-    }
-    let _ = session.cycle_id().await;
-    let inner = &authkit.inner;
-    let return_to = inner
-        .after_sign_out
-        .clone()
-        .unwrap_or_else(|| format!("{}/", authkit.origin()));
-    let Some(sid) = current.as_ref().and_then(|c| c.claims.sid.clone()) else {
-        return Redirect::to(&return_to).into_response();
-    };
-    if inner.revoke_on_sign_out
-        && let Err(err) = inner
-            .core
-            .client
-            .user_management()
-            .revoke_session(&sid)
-            .await
-    {
-        tracing::warn!(error = %err, "could not revoke the WorkOS session");
-    }
-    tracing::info!(
-        user = current.as_ref().map(|c| c.user.id.as_str()),
-        "signed out"
-    );
-    match inner
-        .core
-        .client
-        .user_management()
-        .get_logout_url(&sid, Some(&return_to))
-    {
-        Ok(url) => Redirect::to(url.as_str()).into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "could not build the logout URL");
-            Redirect::to(&return_to).into_response()
-        }
-    }
+    super::flow::sign_out(&authkit, &session).await
 }
 
 #[derive(Deserialize)]

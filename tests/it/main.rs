@@ -34,6 +34,7 @@ mod refresh;
 mod reliability;
 mod requester;
 mod retries;
+mod session_control;
 mod sessions;
 mod sign_in;
 mod sign_in_links;

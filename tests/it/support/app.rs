@@ -322,10 +322,17 @@ impl TestApp {
     /// Like [`TestApp::start`], serving the routes `routes` makes for the app's AuthKit
     /// (wrapped, with the sign-in routes, in the auth and session layers).
     pub async fn start_with_routes(routes: impl FnOnce(&AuthKit) -> Router) -> TestApp {
+        Self::start_with_routes_and(|b| b, routes).await
+    }
+
+    /// [`TestApp::start_with_routes`] with the AuthKit configured by `configure`.
+    pub async fn start_with_routes_and(
+        configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
+        routes: impl FnOnce(&AuthKit) -> Router,
+    ) -> TestApp {
         let emulator = register(Emulator::builder()).start().await.unwrap();
         let clock = Clock::adjustable();
-        let authkit = AuthKit::builder(emulator.client(), CALLBACK)
-            .clock(clock.clone())
+        let authkit = configure(AuthKit::builder(emulator.client(), CALLBACK).clock(clock.clone()))
             .build()
             .unwrap();
         let store = MemoryStore::default();

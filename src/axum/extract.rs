@@ -133,6 +133,28 @@ impl AuthUser {
         &self.claims.permissions
     }
 
+    /// The access token's claims as your own type (e.g. the custom claims of your WorkOS JWT
+    /// template); see [`AccessTokenClaims::custom`].
+    ///
+    /// ```
+    /// use authkit_axum::AuthUser;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Plan {
+    ///     tier: String,
+    /// }
+    ///
+    /// async fn plan(user: AuthUser) -> String {
+    ///     match user.custom_claims::<Plan>() {
+    ///         Ok(plan) => format!("{} is on {}", user.email, plan.tier),
+    ///         Err(_) => "no plan claim in the token".to_owned(),
+    ///     }
+    /// }
+    /// ```
+    pub fn custom_claims<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        self.claims.custom()
+    }
+
     /// Requires a permission: `Err` is a `403` rejection naming it.
     ///
     /// ```

@@ -1,5 +1,6 @@
 //! The claims of a WorkOS access token.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// The verified claims of a WorkOS access token (an RS256 JWT).
@@ -55,6 +56,10 @@ pub struct AccessTokenClaims {
     /// The impersonator, on impersonated sessions.
     #[serde(default)]
     pub act: Option<Actor>,
+    /// Every other claim: those your WorkOS JWT template adds, and any WorkOS adds later. Read
+    /// them typed with [`custom`](Self::custom).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The `act` claim: who is impersonating the user.
@@ -66,6 +71,32 @@ pub struct Actor {
 }
 
 impl AccessTokenClaims {
+    /// The token's claims as your own type: the custom claims of a WorkOS JWT template (and
+    /// any standard claim the type names too). Fields the token lacks fail unless the type
+    /// gives them a default.
+    ///
+    /// ```
+    /// use authkit_axum::session::AccessTokenClaims;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Plan {
+    ///     tier: String,
+    ///     #[serde(default)]
+    ///     seats: u32,
+    ///     org_id: Option<String>,
+    /// }
+    ///
+    /// let claims: AccessTokenClaims = serde_json::from_value(serde_json::json!({
+    ///     "sub": "user_1", "exp": 1900000000, "org_id": "org_1", "tier": "pro", "seats": 12
+    /// })).unwrap();
+    /// let plan: Plan = claims.custom().unwrap();
+    /// assert_eq!((plan.tier.as_str(), plan.seats, plan.org_id.as_deref()), ("pro", 12, Some("org_1")));
+    /// assert!(claims.custom::<std::collections::HashMap<String, u8>>().is_err());
+    /// ```
+    pub fn custom<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::to_value(self).and_then(serde_json::from_value)
+    }
+
     /// Whether the token grants this permission.
     pub fn has_permission(&self, permission: &str) -> bool {
         self.permissions.iter().any(|p| p == permission)

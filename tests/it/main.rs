@@ -17,6 +17,7 @@ mod browser;
 mod callback_security;
 mod config;
 mod cookies;
+mod custom_claims;
 mod email_verification;
 mod emulator_setup;
 mod example_app;

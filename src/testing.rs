@@ -132,7 +132,9 @@ pub async fn auth_session(
         .verifier
         .verify(auth.access_token.expose_secret())
         .await?;
-    Ok(AuthSession::new(auth, claims))
+    let mut session = AuthSession::new(auth, claims);
+    session.authenticated_at = Some(authkit.inner.core.clock.unix());
+    Ok(session)
 }
 
 /// Writes `session` as the signed-in session of a new session record in `store`, and returns

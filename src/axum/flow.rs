@@ -191,7 +191,8 @@ pub(crate) async fn sign_in_session(
         return Err(SignInFailure::Refused(refusal));
     }
     let user_id = auth.user.id.clone();
-    let signed_in = AuthSession::new(auth, claims);
+    let mut signed_in = AuthSession::new(auth, claims);
+    signed_in.authenticated_at = Some(authkit.inner.core.clock.unix());
     // A new session id at sign-in defeats session fixation.
     session
         .cycle_id()

@@ -60,6 +60,12 @@ enum Check {
         describe: Arc<str>,
         allows: Arc<dyn Fn(&AuthUser) -> bool + Send + Sync>,
     },
+    /// Authenticated at most `max_age` ago (on `clock`); else sign in again at `sign_in`.
+    RecentAuth {
+        max_age: std::time::Duration,
+        clock: crate::session::Clock,
+        sign_in: super::SignInUrl,
+    },
 }
 
 impl Check {
@@ -71,6 +77,8 @@ impl Check {
             Check::Role(role) => user.claims.has_role(role),
             Check::Organization => user.organization_id.is_some(),
             Check::Predicate { allows, .. } => allows(user),
+            // Answered by `reauthenticate` before this is asked.
+            Check::RecentAuth { .. } => true,
         };
         (!passes).then(|| match self {
             Check::SignedIn => String::new(),
@@ -78,6 +86,7 @@ impl Check {
             Check::Role(role) => format!("this needs the role {role:?}"),
             Check::Organization => "this needs an organization: choose one first".to_owned(),
             Check::Predicate { describe, .. } => describe.to_string(),
+            Check::RecentAuth { .. } => String::new(),
         })
     }
 }
@@ -93,6 +102,10 @@ impl fmt::Debug for Check {
                 .debug_struct("Predicate")
                 .field("describe", describe)
                 .finish_non_exhaustive(),
+            Check::RecentAuth { max_age, .. } => f
+                .debug_struct("RecentAuth")
+                .field("max_age", max_age)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -101,7 +114,8 @@ impl fmt::Debug for Check {
 /// pass its check through. Made by [`AuthKit::require_sign_in`](super::AuthKit::require_sign_in),
 /// [`require_permission`](super::AuthKit::require_permission),
 /// [`require_role`](super::AuthKit::require_role),
-/// [`require_organization`](super::AuthKit::require_organization) and
+/// [`require_organization`](super::AuthKit::require_organization),
+/// [`require_recent_auth`](super::AuthKit::require_recent_auth) and
 /// [`require`](super::AuthKit::require); see the [module docs](self).
 #[derive(Clone, Debug)]
 pub struct Guard {
@@ -149,6 +163,14 @@ impl Guard {
     fn refuse<B>(&self, request: &Request<B>) -> Option<Response> {
         let extensions = request.extensions();
         if let Some(user) = extensions.get::<AuthUser>() {
+            if let Check::RecentAuth {
+                max_age,
+                clock,
+                sign_in,
+            } = &self.check
+            {
+                return reauthenticate(request, user, *max_age, clock, sign_in);
+            }
             return match self.check.refusal(user) {
                 None => None,
                 Some(reason) => {
@@ -172,6 +194,51 @@ impl Guard {
 const NO_LAYER: &str = "a route guard (authkit.require_…) found no AuthLayer: add \
 `.layer(authkit.layer(store))` to the router after `.route_layer(guard)`, so the auth layer \
 wraps the guarded routes";
+
+/// `None` when `user` authenticated at most `max_age` ago; else a page load is sent to sign in
+/// again (`prompt=login`, the email filled in, back to this page) and an API call gets `401`
+/// JSON `reauthentication_required`. Bearer tokens do not say when their user authenticated:
+/// they always get the `401`.
+fn reauthenticate<B>(
+    request: &Request<B>,
+    user: &AuthUser,
+    max_age: std::time::Duration,
+    clock: &crate::session::Clock,
+    sign_in: &super::SignInUrl,
+) -> Option<Response> {
+    let now = clock.unix();
+    let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+    if user
+        .authenticated_at
+        .is_some_and(|at| now.saturating_sub(at) <= max_age)
+    {
+        return None;
+    }
+    tracing::info!(user_id = %user.id, path = %request.uri().path(), "a recent sign-in is required");
+    if user.source == super::AuthSource::Bearer || extract::wants_json(request.headers()) {
+        return Some(
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(serde_json::json!({
+                    "error": "reauthentication_required",
+                    "message": "This needs a recent sign-in: sign in again, then retry.",
+                })),
+            )
+                .into_response(),
+        );
+    }
+    let here = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
+    let link = sign_in
+        .clone()
+        .prompt("login")
+        .login_hint(user.email.clone())
+        .return_to(here);
+    Some(axum::response::Redirect::to(&link.to_string()).into_response())
+}
 
 /// `403` for a signed-in user who fails the check: a page for page loads, JSON otherwise.
 fn forbidden<B>(request: &Request<B>, reason: String) -> Response {
@@ -313,5 +380,32 @@ impl super::AuthKit {
         allows: impl Fn(&AuthUser) -> bool + Send + Sync + 'static,
     ) -> Guard {
         Guard::predicate(describe.into(), allows)
+    }
+
+    /// A route guard for sensitive pages (change the email, delete the account): the user must
+    /// have authenticated at most `max_age` ago. Otherwise a page load is sent through AuthKit
+    /// again (`prompt=login`, the email filled in, back to the page) and an API call gets
+    /// `401` JSON `{"error": "reauthentication_required"}`; bearer tokens, which do not say
+    /// when their user authenticated, always get the `401`. Refreshes do not count as
+    /// authenticating.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use axum::{Router, routing::get};
+    /// # fn app(authkit: authkit_axum::AuthKit, store: authkit_axum::stores::MemoryStore) -> Router {
+    /// Router::new()
+    ///     .route("/settings/delete-account", get(|| async { "are you sure?" }))
+    ///     .route_layer(authkit.require_recent_auth(Duration::from_secs(5 * 60)))
+    ///     .layer(authkit.layer(store))
+    /// # }
+    /// ```
+    pub fn require_recent_auth(&self, max_age: std::time::Duration) -> Guard {
+        Guard {
+            check: Check::RecentAuth {
+                max_age,
+                clock: self.inner.core.clock.clone(),
+                sign_in: self.sign_in_url(),
+            },
+        }
     }
 }

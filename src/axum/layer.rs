@@ -450,6 +450,7 @@ impl AuthUser {
             user: Arc::new(s.user),
             claims: Arc::new(s.claims),
             access_token: s.access_token,
+            authenticated_at: s.authenticated_at,
             source: AuthSource::Session,
         }
     }
@@ -470,6 +471,7 @@ impl AuthUser {
             user,
             claims,
             access_token: token.into(),
+            authenticated_at: None,
             source: AuthSource::Bearer,
         }
     }

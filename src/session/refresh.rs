@@ -279,6 +279,7 @@ pub(crate) async fn exchange(
         Ok(claims) => {
             tracing::debug!(user = %auth.user.id, "refreshed the access token");
             let mut next = AuthSession::new(auth, claims);
+            next.authenticated_at = current.authenticated_at;
             if next.authentication_method.is_none() {
                 next.authentication_method = current.authentication_method.clone();
             }

@@ -52,6 +52,11 @@ pub struct AuthSession {
     /// How the user signed in.
     #[serde(default)]
     pub authentication_method: Option<AuthenticationMethod>,
+    /// When the user last authenticated (signed in, with any step-ups), Unix seconds on the
+    /// session core's clock; kept through refreshes. `None` for sessions stored before it was
+    /// recorded.
+    #[serde(default)]
+    pub authenticated_at: Option<i64>,
     /// Tokens WorkOS issued at the last refresh whose access token could not be verified yet
     /// (the JWKS was unreachable, or its key not published yet). Their refresh token is
     /// already in `refresh_token` (the old one is spent, so they are never thrown away); the
@@ -109,6 +114,7 @@ impl AuthSession {
             access_token: auth.access_token,
             refresh_token: auth.refresh_token,
             authentication_method: auth.authentication_method,
+            authenticated_at: None,
             unverified: None,
         }
     }
@@ -142,6 +148,7 @@ impl AuthSession {
             access_token: kept.access_token,
             refresh_token: self.refresh_token.clone(),
             authentication_method: kept.authentication_method,
+            authenticated_at: self.authenticated_at,
             unverified: None,
         })
     }

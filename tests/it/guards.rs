@@ -57,6 +57,11 @@ fn guarded(authkit: &AuthKit, ran: Arc<AtomicUsize>) -> Router {
         )
         .merge(
             Router::new()
+                .route("/delete-account", get(count()))
+                .route_layer(authkit.require_recent_auth(std::time::Duration::from_secs(600))),
+        )
+        .merge(
+            Router::new()
                 .route("/grace-only", get(count()))
                 .route_layer(authkit.require("this is for Grace only", |user| {
                     user.email == "grace@example.com"
@@ -209,6 +214,17 @@ async fn a_bearer_token_passes_the_guards_its_claims_allow() {
         .await;
     refused.assert_status(StatusCode::FORBIDDEN);
     assert_eq!(refused.json::<Value>()["error"], "forbidden");
+    // A bearer token does not say when its user authenticated: no sensitive pages.
+    let sensitive = app
+        .server
+        .get("/delete-account")
+        .add_header("authorization", bearer.as_str())
+        .await;
+    sensitive.assert_status(StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        sensitive.json::<Value>()["error"],
+        "reauthentication_required"
+    );
 }
 
 #[tokio::test]
@@ -231,4 +247,58 @@ async fn a_guard_without_the_auth_layer_is_a_500_naming_the_fix() {
         answer.text()
     );
     assert_eq!(ran.load(Ordering::SeqCst), 0, "the route stays closed");
+}
+
+#[tokio::test]
+async fn a_sensitive_page_sends_a_user_who_signed_in_long_ago_through_sign_in_again() {
+    let (app, ran) = app().await;
+    app.user(ADA).await;
+    app.sign_in(ADA).await.assert_status(StatusCode::SEE_OTHER);
+    app.server
+        .get("/delete-account")
+        .await
+        .assert_text("through");
+
+    // Eleven minutes later (the session refreshed meanwhile: refreshes do not count).
+    for _ in 0..11 {
+        app.advance(std::time::Duration::from_secs(60));
+        app.server.get("/members").await.assert_text("through");
+    }
+    let api = app
+        .server
+        .get("/delete-account")
+        .add_header(JSON.0, JSON.1)
+        .await;
+    api.assert_status(StatusCode::UNAUTHORIZED);
+    assert_eq!(api.json::<Value>()["error"], "reauthentication_required");
+    let page = app
+        .server
+        .get("/delete-account?step=1")
+        .add_header(PAGE.0, PAGE.1)
+        .await;
+    page.assert_status(StatusCode::SEE_OTHER);
+    let again = location(&page);
+    let expected = app
+        .authkit
+        .sign_in_url()
+        .prompt("login")
+        .login_hint(ADA)
+        .return_to("/delete-account?step=1")
+        .to_string();
+    assert_eq!(again, expected);
+    let before = ran.load(Ordering::SeqCst);
+
+    // Signing in again through that link lands back on the page, which now opens.
+    let login = app.server.get(&again).await;
+    let authorize = location(&login);
+    assert!(authorize.contains("prompt=login"), "{authorize}");
+    let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
+    let done = app.callback(&callback).await;
+    assert_eq!(location(&done), "/delete-account?step=1");
+    app.server
+        .get("/delete-account?step=1")
+        .await
+        .assert_text("through");
+    assert_eq!(ran.load(Ordering::SeqCst), before + 1);
+    support::assert_contract(&app.emulator);
 }

@@ -1,5 +1,6 @@
 //! A complete sign-in app: a public home page, a protected account page with an organization
-//! switcher, and a protected JSON endpoint.
+//! switcher and a "refresh now" button, an admin area behind a role guard, a security page that
+//! needs a recent sign-in and signs out from its handler, and a protected JSON endpoint.
 //!
 //! ```text
 //! cargo run --example login
@@ -14,17 +15,18 @@
 //! changes the app's port, `RUST_LOG` the log level.
 
 use std::error::Error;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use authkit_axum::stores::MemoryStore;
 use authkit_axum::tower_sessions::ExpiredDeletion;
 use authkit_axum::user_management::ListOrganizationMemberships;
+use authkit_axum::web::SessionControl;
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser, Client};
 use authkit_emulator::{Emulator, EmulatorError, SeedUser};
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::response::Html;
-use axum::routing::get;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -90,10 +92,22 @@ pub async fn demo_emulator(port: u16, app_url: &str) -> Result<Emulator, Emulato
 
 /// The app: pages, the sign-in routes, and the session and auth layers over `store`.
 pub fn app(authkit: AuthKit, store: MemoryStore) -> Router {
+    // Admins of the session's organization only (403 for everyone else).
+    let admin = Router::new()
+        .route("/admin", get(admin))
+        .route_layer(authkit.require_role("admin"));
+    // Signed in within the last five minutes, or through AuthKit again first.
+    let security = Router::new()
+        .route("/account/security", get(security))
+        .route_layer(authkit.require_recent_auth(Duration::from_secs(5 * 60)));
     Router::new()
         .route("/", get(home))
         .route("/account", get(account))
+        .route("/account/refresh", post(refresh_now))
+        .route("/account/sign-out", post(sign_out_here))
         .route("/api/me", get(me))
+        .merge(admin)
+        .merge(security)
         .merge(authkit.router())
         .with_state(authkit.clone())
         // The session layer and the AuthLayer, as one layer.
@@ -208,7 +222,9 @@ async fn account(State(authkit): State<AuthKit>, user: AuthUser) -> Html<String>
          <dt>Permissions</dt><dd id=\"permissions\">{permissions}</dd>\
          <dt>Access token</dt><dd>{} (refreshed automatically)</dd>\
          </dl>{switcher}\
-         <p><a href=\"/api/me\">This session as JSON</a> · <a href=\"/\">Home</a></p>{}",
+         <form method=\"post\" action=\"/account/refresh\"><button type=\"submit\" class=\"secondary\">Refresh claims now</button></form>\
+         <p><a href=\"/admin\">Admin area</a> (admins only) · <a href=\"/account/security\">Security</a> \
+         (needs a recent sign-in) · <a href=\"/api/me\">This session as JSON</a> · <a href=\"/\">Home</a></p>{}",
         esc(&user.user.display_name()),
         esc(&user.user.email),
         user.role()
@@ -218,6 +234,61 @@ async fn account(State(authkit): State<AuthKit>, user: AuthUser) -> Html<String>
         sign_out_form(&authkit),
     );
     page("Your account", &body)
+}
+
+/// Behind `require_role("admin")`: the handler only runs for admins of the session's
+/// organization.
+async fn admin(user: AuthUser) -> Html<String> {
+    let body = format!(
+        "<p>You are an admin of organization <code>{}</code>.</p><p><a href=\"/account\">Back</a></p>",
+        esc(user.organization_id.as_deref().unwrap_or("-")),
+    );
+    page("Admin area", &body)
+}
+
+/// `POST /account/refresh`: new tokens now (e.g. after a role change in the dashboard).
+async fn refresh_now(
+    State(authkit): State<AuthKit>,
+    headers: HeaderMap,
+    control: SessionControl,
+) -> Response {
+    if let Err(refused) = authkit.check_origin(&headers) {
+        return refused.into_response();
+    }
+    match control.refresh().await {
+        Ok(_) => Redirect::to("/account").into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Behind `require_recent_auth`: a sensitive page, reached only shortly after signing in.
+async fn security(user: AuthUser) -> Html<String> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let ago = user
+        .authenticated_at
+        .map_or("-".to_owned(), |at| format!("{} s", now - at));
+    let body = format!(
+        "<p>You signed in <strong id=\"signed-in-ago\">{ago}</strong> ago, so you may change \
+         security settings here.</p>\
+         <form method=\"post\" action=\"/account/sign-out\"><button type=\"submit\">Sign out \
+         (from this page's handler)</button></form><p><a href=\"/account\">Back</a></p>"
+    );
+    page("Security", &body)
+}
+
+/// `POST /account/sign-out`: the handler signs out, as after deleting an account.
+async fn sign_out_here(
+    State(authkit): State<AuthKit>,
+    headers: HeaderMap,
+    control: SessionControl,
+) -> Response {
+    if let Err(refused) = authkit.check_origin(&headers) {
+        return refused.into_response();
+    }
+    control.sign_out().await
 }
 
 /// Protected JSON: `401` JSON when signed out (`curl`, `fetch`, `Accept: application/json`).

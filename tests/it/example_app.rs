@@ -69,3 +69,97 @@ async fn the_examples_pages_cannot_be_framed() {
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     support::assert_contract(&emulator);
 }
+
+/// The example app signed in as `email` (scoped to `organization` if given).
+async fn signed_in_example(
+    email: &str,
+    organization: Option<&str>,
+) -> (authkit_emulator::Emulator, TestServer) {
+    let emulator = example::demo_emulator(0, APP).await.unwrap();
+    let authkit = AuthKit::builder(emulator.client(), format!("{APP}/auth/callback"))
+        .build()
+        .unwrap();
+    let browser = TestServer::builder()
+        .mock_transport()
+        .save_cookies()
+        .build(example::app(authkit.clone(), MemoryStore::default()))
+        .unwrap();
+    let mut link = authkit.sign_in_url();
+    if let Some(name) = organization {
+        let (id, _) = emulator
+            .organizations()
+            .into_iter()
+            .find(|(_, n)| n == name)
+            .unwrap();
+        link = link.organization(id);
+    }
+    let login = browser.get(&link.to_string()).await;
+    let callback = emulator.approve_sign_in(&location(&login), email).unwrap();
+    let done = browser
+        .get(&format!(
+            "{}?{}",
+            callback.path(),
+            callback.query().unwrap()
+        ))
+        .await;
+    done.assert_status(StatusCode::SEE_OTHER);
+    (emulator, browser)
+}
+
+#[tokio::test]
+async fn the_admin_area_opens_for_an_organization_s_admins_only() {
+    let (_, alice) = signed_in_example("alice@example.com", None).await;
+    let refused = alice.get("/admin").add_header("accept", "text/html").await;
+    refused.assert_status(StatusCode::FORBIDDEN);
+    assert!(
+        refused.text().contains("the role &quot;admin&quot;"),
+        "{}",
+        refused.text()
+    );
+
+    let (_, grace) = signed_in_example("grace@example.com", Some("Acme Inc.")).await;
+    let admin = grace.get("/admin").await;
+    admin.assert_status_ok();
+    assert!(admin.text().contains("You are an admin"));
+}
+
+#[tokio::test]
+async fn the_security_page_refresh_button_and_handler_sign_out_work() {
+    let (emulator, browser) = signed_in_example("alice@example.com", None).await;
+    // Just signed in: the page that needs a recent sign-in opens.
+    let security = browser.get("/account/security").await;
+    security.assert_status_ok();
+    assert!(security.text().contains("signed-in-ago"));
+
+    let refreshed = browser
+        .post("/account/refresh")
+        .add_header("origin", APP)
+        .await;
+    refreshed.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&refreshed), "/account");
+    assert_eq!(support::refresh_calls(&emulator).len(), 1);
+    // A cross-site post is refused.
+    browser
+        .post("/account/refresh")
+        .add_header("origin", "https://evil.example")
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+
+    let out = browser
+        .post("/account/sign-out")
+        .add_header("origin", APP)
+        .await;
+    out.assert_status(StatusCode::SEE_OTHER);
+    assert!(
+        location(&out).starts_with(emulator.base_url()),
+        "{}",
+        location(&out)
+    );
+    let after = browser
+        .get("/account")
+        .add_header("accept", "text/html")
+        .await;
+    after.assert_status(StatusCode::SEE_OTHER);
+    assert!(location(&after).starts_with("/auth/login"));
+    support::assert_contract(&emulator);
+}

@@ -1,6 +1,7 @@
 //! A complete sign-in app: a public home page, a protected account page with an organization
 //! switcher and a "refresh now" button, an admin area behind a role guard, a security page that
-//! needs a recent sign-in and signs out from its handler, and a protected JSON endpoint.
+//! needs a recent sign-in and signs out from its handler, a "your sessions" page that signs
+//! other devices out, and a protected JSON endpoint.
 //!
 //! ```text
 //! cargo run --example login
@@ -23,6 +24,7 @@ use authkit_axum::user_management::ListOrganizationMemberships;
 use authkit_axum::web::SessionControl;
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser, Client};
 use authkit_emulator::{Emulator, EmulatorError, SeedUser};
+use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -105,6 +107,9 @@ pub fn app(authkit: AuthKit, store: MemoryStore) -> Router {
         .route("/account", get(account))
         .route("/account/refresh", post(refresh_now))
         .route("/account/sign-out", post(sign_out_here))
+        .route("/account/devices", get(devices))
+        .route("/account/devices/sign-out", post(sign_out_device))
+        .route("/account/devices/sign-out-others", post(sign_out_others))
         .route("/api/me", get(me))
         .merge(admin)
         .merge(security)
@@ -224,6 +229,7 @@ async fn account(State(authkit): State<AuthKit>, user: AuthUser) -> Html<String>
          </dl>{switcher}\
          <form method=\"post\" action=\"/account/refresh\"><button type=\"submit\" class=\"secondary\">Refresh claims now</button></form>\
          <p><a href=\"/admin\">Admin area</a> (admins only) · <a href=\"/account/security\">Security</a> \
+         (needs a recent sign-in) · <a href=\"/account/devices\">Your sessions</a> \
          (needs a recent sign-in) · <a href=\"/api/me\">This session as JSON</a> · <a href=\"/\">Home</a></p>{}",
         esc(&user.user.display_name()),
         esc(&user.user.email),
@@ -289,6 +295,78 @@ async fn sign_out_here(
         return refused.into_response();
     }
     control.sign_out().await
+}
+
+/// Every browser or device the user is signed in on, with a sign-out button for the others.
+async fn devices(control: SessionControl) -> Response {
+    let devices = match control.devices().await {
+        Ok(devices) => devices,
+        Err(err) => return err.into_response(),
+    };
+    let rows: String = devices
+        .iter()
+        .map(|d| {
+            let what = format!(
+                "{} from {}",
+                d.session.user_agent.as_deref().unwrap_or("an unknown browser"),
+                d.session.ip_address.as_deref().unwrap_or("an unknown address"),
+            );
+            if d.current {
+                format!("<li>{} <strong>(this browser)</strong></li>", esc(&what))
+            } else {
+                format!(
+                    "<li>{} <form method=\"post\" action=\"/account/devices/sign-out\" class=\"row\">\
+                     <input type=\"hidden\" name=\"sid\" value=\"{}\">\
+                     <button type=\"submit\" class=\"secondary\">Sign it out</button></form></li>",
+                    esc(&what),
+                    esc(&d.session.id),
+                )
+            }
+        })
+        .collect();
+    let body = format!(
+        "<ul id=\"devices\">{rows}</ul>\
+         <form method=\"post\" action=\"/account/devices/sign-out-others\">\
+         <button type=\"submit\">Sign out every other device</button></form>\
+         <p><a href=\"/account\">Back</a></p>"
+    );
+    page("Your sessions", &body).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct DeviceForm {
+    sid: String,
+}
+
+/// `POST /account/devices/sign-out`: ends another device's session (here and at WorkOS).
+async fn sign_out_device(
+    State(authkit): State<AuthKit>,
+    headers: HeaderMap,
+    control: SessionControl,
+    Form(form): Form<DeviceForm>,
+) -> Response {
+    if let Err(refused) = authkit.check_origin(&headers) {
+        return refused.into_response();
+    }
+    match control.sign_out_device(&form.sid).await {
+        Ok(()) => Redirect::to("/account/devices").into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// `POST /account/devices/sign-out-others`.
+async fn sign_out_others(
+    State(authkit): State<AuthKit>,
+    headers: HeaderMap,
+    control: SessionControl,
+) -> Response {
+    if let Err(refused) = authkit.check_origin(&headers) {
+        return refused.into_response();
+    }
+    match control.sign_out_other_devices().await {
+        Ok(_) => Redirect::to("/account/devices").into_response(),
+        Err(err) => err.into_response(),
+    }
 }
 
 /// Protected JSON: `401` JSON when signed out (`curl`, `fetch`, `Accept: application/json`).

@@ -130,6 +130,9 @@ pub enum ControlError {
     /// The app's `on_sign_in` hook refused the sign-in, with this answer.
     #[error("the app's on_sign_in hook refused the sign-in")]
     Refused(Response),
+    /// The device to sign out is not one of the user's active sessions.
+    #[error("no such session among the user's active sessions")]
+    UnknownDevice,
 }
 
 impl IntoResponse for ControlError {
@@ -145,6 +148,7 @@ impl IntoResponse for ControlError {
                 (StatusCode::UNAUTHORIZED, "unauthorized")
             }
             ControlError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            ControlError::UnknownDevice => (StatusCode::NOT_FOUND, "not_found"),
             ControlError::Api(_) | ControlError::Token(_) => (StatusCode::BAD_GATEWAY, "workos"),
         };
         (
@@ -159,6 +163,11 @@ impl SessionControl {
     /// The app's [`AuthKit`] (its client, to authenticate with WorkOS).
     pub fn authkit(&self) -> &AuthKit {
         &self.authkit
+    }
+
+    /// The request's session.
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
     }
 
     /// Signs the session in with an authentication the app obtained (password, magic auth,

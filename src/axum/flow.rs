@@ -202,6 +202,19 @@ pub(crate) async fn sign_in_session(
     session::store(session, &signed_in)
         .await
         .map_err(|e| SignInFailure::Store(e.to_string()))?;
+    // The index from the WorkOS session to this record, to sign this device out from another
+    // (the record is saved now to get its new id).
+    if let (Some(sid), Some(_)) = (&signed_in.claims.sid, authkit.inner.session_store.get()) {
+        session
+            .save()
+            .await
+            .map_err(|e| SignInFailure::Store(e.to_string()))?;
+        if let Some(id) = session.id()
+            && let Err(err) = super::devices::remember(authkit, sid, &user_id, id).await
+        {
+            tracing::warn!(user = %user_id, error = %err, "could not index the session for signing devices out; signing it out from another device will revoke it at WorkOS only");
+        }
+    }
     tracing::info!(user = %user_id, organization = signed_in.organization_id.as_deref(), "signed in");
     Ok(signed_in)
 }

@@ -5,6 +5,7 @@
 pub(crate) mod config;
 pub(crate) mod control;
 pub(crate) mod csrf;
+pub(crate) mod devices;
 pub(crate) mod extract;
 pub(crate) mod flow;
 pub(crate) mod guard;
@@ -22,6 +23,7 @@ pub(crate) mod stepup;
 pub use config::{AuthKit, AuthKitBuilder, Unauthenticated};
 pub use control::{ControlError, SessionControl};
 pub use csrf::CrossSiteRequest;
+pub use devices::SignedInDevice;
 pub use extract::{AuthRejection, AuthSource, AuthUser};
 pub use flow::CallbackError;
 pub use guard::{Guard, GuardService};

@@ -163,3 +163,60 @@ async fn the_security_page_refresh_button_and_handler_sign_out_work() {
     assert!(location(&after).starts_with("/auth/login"));
     support::assert_contract(&emulator);
 }
+
+#[tokio::test]
+async fn your_sessions_lists_both_browsers_and_signs_the_other_out() {
+    let emulator = example::demo_emulator(0, APP).await.unwrap();
+    let authkit = AuthKit::builder(emulator.client(), format!("{APP}/auth/callback"))
+        .build()
+        .unwrap();
+    let app = example::app(authkit, MemoryStore::default());
+    let browser = || {
+        TestServer::builder()
+            .mock_transport()
+            .save_cookies()
+            .build(app.clone())
+            .unwrap()
+    };
+    let (laptop, phone) = (browser(), browser());
+    for (browser, agent) in [(&laptop, "Laptop/1.0"), (&phone, "Phone/1.0")] {
+        let login = browser.get("/auth/login").await;
+        let callback = emulator
+            .approve_sign_in(&location(&login), "alice@example.com")
+            .unwrap();
+        browser
+            .get(&format!(
+                "{}?{}",
+                callback.path(),
+                callback.query().unwrap()
+            ))
+            .add_header("user-agent", agent)
+            .await
+            .assert_status(StatusCode::SEE_OTHER);
+    }
+    let page = laptop.get("/account/devices").await;
+    page.assert_status_ok();
+    let text = page.text();
+    assert!(
+        text.contains("Laptop/1.0") && text.contains("(this browser)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Phone/1.0") && text.contains("Sign it out"),
+        "{text}"
+    );
+
+    let out = laptop
+        .post("/account/devices/sign-out-others")
+        .add_header("origin", APP)
+        .await;
+    out.assert_status(StatusCode::SEE_OTHER);
+    let after = phone
+        .get("/account")
+        .add_header("accept", "text/html")
+        .await;
+    after.assert_status(StatusCode::SEE_OTHER);
+    assert!(location(&after).starts_with("/auth/login"));
+    laptop.get("/account").await.assert_status_ok();
+    support::assert_contract(&emulator);
+}

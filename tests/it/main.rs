@@ -18,6 +18,7 @@ mod callback_security;
 mod config;
 mod cookies;
 mod custom_claims;
+mod devices;
 mod email_verification;
 mod emulator_setup;
 mod example_app;

@@ -1,0 +1,204 @@
+//! A user's signed-in devices: the WorkOS sessions of the user (`GET
+//! /user_management/users/{id}/sessions`), and an index in the app's session store from each
+//! WorkOS session id (`sid`) to the local session record signed in with it, so that signing a
+//! device out revokes its WorkOS session and removes its local session together (the device is
+//! anonymous at its next request, on every instance sharing the store).
+//!
+//! The index is one record per `sid` in the session store, whose id is derived from the `sid`
+//! (`SHA-256("authkit-axum sid index", sid)`): written once, when a sign-in completes, so
+//! sign-ins racing on several machines never lose each other's entries. It expires after
+//! [`INDEX_TTL`]; a session kept in use for longer drops out of the index, and signing it out
+//! then revokes it at WorkOS only, which ends it locally at its next refresh (within the
+//! access token's lifetime, five minutes at WorkOS). The index needs the store handle that
+//! [`AuthKit::session_layer`](super::AuthKit::session_layer) (or
+//! [`layer`](super::AuthKit::layer)) keeps; without it, devices are signed out at WorkOS only.
+
+use serde::{Deserialize, Serialize};
+use tower_sessions::SessionStore;
+use tower_sessions::session::{Id, Record};
+
+use super::config::AuthKit;
+use super::control::{ControlError, SessionControl};
+use super::session;
+use crate::user_management::{ListSessions, Session as WorkosSession, SessionStatus};
+
+/// How long an index entry lives.
+pub(crate) const INDEX_TTL: time::Duration = time::Duration::days(30);
+
+/// The key, in an index record, of its entry.
+const ENTRY_KEY: &str = "authkit.sid_index";
+
+/// Where a WorkOS session is signed in locally.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    /// The local session record's id.
+    session_id: String,
+    /// The user, checked before anything is removed.
+    user_id: String,
+}
+
+/// The id of the index record of `sid`.
+fn index_id(sid: &str) -> Id {
+    let digest = crate::digest::sha256(&[b"authkit-axum sid index\0", sid.as_bytes()]);
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest[..16]);
+    Id(i128::from_le_bytes(first))
+}
+
+/// Records that `sid` (of `user_id`) is signed in under the local record `session_id`.
+pub(crate) async fn remember(
+    authkit: &AuthKit,
+    sid: &str,
+    user_id: &str,
+    session_id: Id,
+) -> Result<(), String> {
+    let Some(store) = authkit.inner.session_store.get() else {
+        return Ok(());
+    };
+    let entry = Entry {
+        session_id: session_id.to_string(),
+        user_id: user_id.to_owned(),
+    };
+    let value = serde_json::to_value(&entry).map_err(|e| e.to_string())?;
+    let record = Record {
+        id: index_id(sid),
+        data: [(ENTRY_KEY.to_owned(), value)].into_iter().collect(),
+        expiry_date: time::OffsetDateTime::now_utc() + INDEX_TTL,
+    };
+    store.save(&record).await.map_err(|e| e.to_string())
+}
+
+/// Removes the local session of `sid` if it belongs to `user_id`; whether one was removed.
+async fn forget(store: &dyn SessionStore, sid: &str, user_id: &str) -> Result<bool, String> {
+    let id = index_id(sid);
+    let Some(record) = store.load(&id).await.map_err(|e| e.to_string())? else {
+        return Ok(false);
+    };
+    let entry: Option<Entry> = record
+        .data
+        .get(ENTRY_KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let Some(entry) = entry.filter(|e| e.user_id == user_id) else {
+        return Ok(false);
+    };
+    if let Ok(local) = entry.session_id.parse::<Id>() {
+        store.delete(&local).await.map_err(|e| e.to_string())?;
+    }
+    store.delete(&id).await.map_err(|e| e.to_string())?;
+    Ok(true)
+}
+
+/// One of the user's signed-in devices: its WorkOS session (id, IP address, user agent, how
+/// and when it signed in, when it expires), and whether it is the one making this request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SignedInDevice {
+    /// The WorkOS session (its `id` is the `sid` to sign out).
+    pub session: WorkosSession,
+    /// Whether this is the current request's session.
+    pub current: bool,
+}
+
+impl SessionControl {
+    /// The signed-in user's active sessions at WorkOS (every browser or device they are signed
+    /// in on, this one marked [`current`](SignedInDevice::current)), newest first as WorkOS
+    /// lists them.
+    ///
+    /// ```
+    /// use authkit_axum::web::SessionControl;
+    ///
+    /// async fn your_sessions(control: SessionControl) -> String {
+    ///     match control.devices().await {
+    ///         Ok(devices) => devices
+    ///             .iter()
+    ///             .map(|d| format!("{} {}", d.session.user_agent.as_deref().unwrap_or("?"), if d.current { "(this one)" } else { "" }))
+    ///             .collect::<Vec<_>>()
+    ///             .join("\n"),
+    ///         Err(err) => err.to_string(),
+    ///     }
+    /// }
+    /// ```
+    pub async fn devices(&self) -> Result<Vec<SignedInDevice>, ControlError> {
+        let (user_id, current) = self.signed_in().await?;
+        let page = self
+            .authkit()
+            .client()
+            .user_management()
+            .list_sessions(&user_id, &ListSessions::new())
+            .await
+            .map_err(ControlError::Api)?;
+        Ok(page
+            .data
+            .into_iter()
+            .filter(|s| s.status == SessionStatus::Active)
+            .map(|session| SignedInDevice {
+                current: current.as_deref() == Some(session.id.as_str()),
+                session,
+            })
+            .collect())
+    }
+
+    /// Signs one of the user's devices out: revokes its WorkOS session and removes its local
+    /// session (anonymous at its next request). `sid` must be one of the user's active
+    /// sessions ([`devices`](Self::devices)); another user's is
+    /// [`ControlError::UnknownDevice`] and nothing happens. Signing out the current session
+    /// this way leaves this request's response to sign it out: use
+    /// [`sign_out`](Self::sign_out) for that.
+    pub async fn sign_out_device(&self, sid: &str) -> Result<(), ControlError> {
+        let (user_id, _) = self.signed_in().await?;
+        let devices = self.devices().await?;
+        if !devices.iter().any(|d| d.session.id == sid) {
+            return Err(ControlError::UnknownDevice);
+        }
+        self.revoke(&user_id, sid).await
+    }
+
+    /// Signs out every device of the user but this one; returns how many.
+    pub async fn sign_out_other_devices(&self) -> Result<usize, ControlError> {
+        let (user_id, _) = self.signed_in().await?;
+        let others: Vec<String> = self
+            .devices()
+            .await?
+            .into_iter()
+            .filter(|d| !d.current)
+            .map(|d| d.session.id)
+            .collect();
+        for sid in &others {
+            self.revoke(&user_id, sid).await?;
+        }
+        Ok(others.len())
+    }
+
+    /// Revokes `sid` at WorkOS and removes its local session.
+    async fn revoke(&self, user_id: &str, sid: &str) -> Result<(), ControlError> {
+        self.authkit()
+            .client()
+            .user_management()
+            .revoke_session(sid)
+            .await
+            .map_err(ControlError::Api)?;
+        match self.authkit().inner.session_store.get() {
+            Some(store) => {
+                let removed = forget(store.as_ref(), sid, user_id)
+                    .await
+                    .map_err(ControlError::Store)?;
+                tracing::info!(user = %user_id, local_session_removed = removed, "signed a device out");
+            }
+            None => tracing::info!(
+                user = %user_id,
+                "signed a device out at WorkOS; its local session ends at its next refresh \
+                 (build the session layer with `authkit.session_layer(store)` to remove it at once)"
+            ),
+        }
+        Ok(())
+    }
+
+    /// The signed-in user's id and WorkOS session id.
+    async fn signed_in(&self) -> Result<(String, Option<String>), ControlError> {
+        let current = session::load(self.session())
+            .await
+            .map_err(|err| ControlError::Store(err.to_string()))?
+            .ok_or(ControlError::NotSignedIn)?;
+        Ok((current.user.id, current.claims.sid))
+    }
+}

@@ -116,10 +116,12 @@ async fn expired_sessions_are_still_deleted_after_postgres_was_unreachable() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     link.restore();
 
-    let mut expired = record("expired");
-    expired.expiry_date = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
-    load_when_back(&store, &expired.id).await;
-    store.save(&expired).await.unwrap();
+    // A row that expires in a second (so the task, running every 200 ms, cannot delete it
+    // before it is counted), and one that lives.
+    let mut expiring = record("expiring");
+    expiring.expiry_date = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    load_when_back(&store, &expiring.id).await;
+    store.save(&expiring).await.unwrap();
     let mut live = record("live");
     store.create(&mut live).await.unwrap();
     assert_eq!(rows(store.clone(), backend.schema().to_owned()).await, 2);

@@ -133,6 +133,11 @@ pub enum ControlError {
     /// The device to sign out is not one of the user's active sessions.
     #[error("no such session among the user's active sessions")]
     UnknownDevice,
+    /// The organization needs the user to authenticate in its own way first (its SSO, MFA, or
+    /// another allowed method): answers with a redirect to this sign-in link, scoped to the
+    /// organization; the switch happens when the user comes back.
+    #[error("the organization requires signing in through its own authentication first")]
+    SignInRequired(super::SignInUrl),
 }
 
 impl IntoResponse for ControlError {
@@ -149,6 +154,18 @@ impl IntoResponse for ControlError {
             }
             ControlError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
             ControlError::UnknownDevice => (StatusCode::NOT_FOUND, "not_found"),
+            ControlError::SignInRequired(link) => {
+                return axum::response::Redirect::to(&link.to_string()).into_response();
+            }
+            // WorkOS refused the request itself (e.g. an organization the user is not in).
+            ControlError::Api(err) if err.status().is_some_and(|s| (400..500).contains(&s)) => {
+                let code = err.code().unwrap_or("bad_request").to_owned();
+                return (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(json!({ "error": code, "message": self.to_string() })),
+                )
+                    .into_response();
+            }
             ControlError::Api(_) | ControlError::Token(_) => (StatusCode::BAD_GATEWAY, "workos"),
         };
         (
@@ -224,6 +241,76 @@ impl SessionControl {
         }
     }
 
+    /// Scopes the session to another of the user's organizations (new tokens with that
+    /// organization's role and permissions) and returns the user as switched, for the rest of
+    /// this request. When the organization requires its own authentication (SSO, MFA), WorkOS
+    /// refuses the switch and this answers [`ControlError::SignInRequired`], whose response
+    /// sends the user through AuthKit for that organization (and back to `return_to`);
+    /// an organization the user is not a member of is [`ControlError::Api`] and the session is
+    /// unchanged.
+    ///
+    /// ```
+    /// use axum::{Form, response::{IntoResponse, Redirect, Response}};
+    /// use authkit_axum::web::SessionControl;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Switch { organization_id: String }
+    ///
+    /// async fn switch(control: SessionControl, Form(form): Form<Switch>) -> Response {
+    ///     match control.switch_organization(&form.organization_id, "/dashboard").await {
+    ///         Ok(_) => Redirect::to("/dashboard").into_response(),
+    ///         Err(err) => err.into_response(), // a redirect into AuthKit when SSO is required
+    ///     }
+    /// }
+    /// ```
+    pub async fn switch_organization(
+        &self,
+        organization_id: &str,
+        return_to: &str,
+    ) -> Result<AuthUser, ControlError> {
+        let current = session::load(&self.session)
+            .await
+            .map_err(|err| ControlError::Store(err.to_string()))?
+            .ok_or(ControlError::NotSignedIn)?;
+        let core = &self.authkit.inner.core;
+        let organization = Some(organization_id.to_owned());
+        let mut switched =
+            refresh::exchange(core, &current, organization.clone(), &self.requester).await;
+        if let Err(ExchangeError::Api(err)) = &switched
+            && err.is_invalid_grant()
+            && let Some(stored) = refresh::won_elsewhere(&self.session, &current).await
+        {
+            switched = refresh::exchange(core, &stored, organization, &self.requester).await;
+        }
+        match switched {
+            Ok(next) => {
+                refresh::save_now(&self.session, next.session())
+                    .await
+                    .map_err(|err| ControlError::Store(err.to_string()))?;
+                tracing::info!(user = %next.session().user.id, organization = %organization_id, "switched organization");
+                Ok(match next {
+                    Exchanged::Verified(next) => AuthUser::from_session(next),
+                    Exchanged::Unverified { session, .. } => AuthUser::from_session(session),
+                })
+            }
+            Err(ExchangeError::Api(err)) if needs_organization_sign_in(&err) => {
+                tracing::info!(organization = %organization_id, code = err.code(), "the organization requires its own sign-in; sending the user through AuthKit");
+                Err(ControlError::SignInRequired(organization_sign_in(
+                    &self.authkit,
+                    organization_id,
+                    return_to,
+                    &current,
+                )))
+            }
+            Err(ExchangeError::Api(err)) if err.is_invalid_grant() => {
+                let _ = session::clear(&self.session).await;
+                core.stats.sign_out(crate::session::stats::SignOut::Refused);
+                Err(ControlError::SessionEnded)
+            }
+            Err(ExchangeError::Api(err)) => Err(ControlError::Api(err)),
+        }
+    }
+
     /// Signs out: removes the session (and, with
     /// [`revoke_on_sign_out`](super::AuthKitBuilder::revoke_on_sign_out), revokes it at
     /// WorkOS) and answers with the redirect to WorkOS's logout URL, which ends the WorkOS
@@ -231,4 +318,30 @@ impl SessionControl {
     pub async fn sign_out(self) -> Response {
         super::flow::sign_out(&self.authkit, &self.session).await
     }
+}
+
+/// Whether WorkOS refused an organization switch because the organization requires its own
+/// authentication (SSO, MFA, or another allowed method).
+pub(crate) fn needs_organization_sign_in(err: &crate::Error) -> bool {
+    matches!(
+        err,
+        crate::Error::SsoRequired(_)
+            | crate::Error::MfaEnrollment(_)
+            | crate::Error::MfaChallenge(_)
+            | crate::Error::OrganizationAuthenticationMethodsRequired(_)
+    )
+}
+
+/// The sign-in link into `organization_id` for `current`'s user, back to `return_to`.
+pub(crate) fn organization_sign_in(
+    authkit: &AuthKit,
+    organization_id: &str,
+    return_to: &str,
+    current: &session::AuthSession,
+) -> super::SignInUrl {
+    authkit
+        .sign_in_url()
+        .organization(organization_id)
+        .login_hint(current.user.email.clone())
+        .return_to(return_to)
 }

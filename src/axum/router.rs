@@ -488,6 +488,17 @@ async fn switch_organization(
             }
             Err(err) => store_failed(&authkit, &err.to_string()),
         },
+        // The organization requires its own sign-in (SSO, MFA): through AuthKit for it, and
+        // back.
+        Err(ExchangeError::Api(err)) if super::control::needs_organization_sign_in(&err) => {
+            let link = super::control::organization_sign_in(
+                &authkit,
+                &form.organization_id,
+                &back,
+                &current,
+            );
+            Redirect::to(&link.to_string()).into_response()
+        }
         Err(ExchangeError::Api(err)) if err.is_invalid_grant() => {
             let _ = session::clear(&session).await;
             authkit

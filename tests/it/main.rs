@@ -29,6 +29,7 @@ mod invitations;
 mod magic_auth;
 mod mfa;
 mod organization_memberships;
+mod organization_sso;
 mod outbox;
 mod password_reset;
 mod redaction;

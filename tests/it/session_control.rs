@@ -107,6 +107,7 @@ async fn the_app_s_own_form_signs_in_with_a_new_session_id() {
 #[tokio::test]
 async fn an_on_sign_in_refusal_is_answered_and_nothing_is_stored() {
     let app = TestApp::start_with_routes_and(
+        authkit_emulator::Emulator::builder(),
         |b| {
             b.on_sign_in(|_auth| async move {
                 Err::<(), _>((StatusCode::FORBIDDEN, "not on the guest list"))

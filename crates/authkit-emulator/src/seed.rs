@@ -558,6 +558,13 @@ pub struct SeedOrganization {
     /// Its domains.
     #[serde(default)]
     pub domains: Vec<SeedDomain>,
+    /// Members must sign in through the organization's SSO connection: a refresh (an
+    /// organization switch) into it from a session that did not sign in with SSO answers
+    /// `sso_required`, as WorkOS does. The emulator stands in for the identity provider: a
+    /// sign-in on the hosted page scoped to the organization (`organization_id` on
+    /// authorize) counts as SSO.
+    #[serde(default)]
+    pub sso: bool,
 }
 
 impl SeedOrganization {
@@ -569,7 +576,14 @@ impl SeedOrganization {
             external_id: None,
             metadata: BTreeMap::new(),
             domains: Vec::new(),
+            sso: false,
         }
+    }
+
+    /// Requires SSO for the organization's members (see the `sso` field).
+    pub fn sso(mut self) -> Self {
+        self.sso = true;
+        self
     }
 
     /// Pins the id.
@@ -767,6 +781,7 @@ pub(crate) fn apply(state: &State, seed: &Seed, store: &mut Store) {
                 .collect(),
             external_id: org.external_id.clone(),
             metadata: org.metadata.clone(),
+            sso: org.sso,
             created_at: now,
             updated_at: now,
             ..OrganizationRec::new(id, &org.name, now)

@@ -304,8 +304,18 @@ pub(crate) struct OrganizationRec {
     pub external_id: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub domains: Vec<DomainRec>,
+    /// Members sign in through the organization's SSO connection (emulated: a sign-in scoped
+    /// to the organization on the hosted page counts as SSO).
+    pub sso: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+impl OrganizationRec {
+    /// The emulated SSO connection's id.
+    pub fn connection_id(&self) -> String {
+        format!("conn_emulated_{}", self.id.trim_start_matches("org_"))
+    }
 }
 
 /// A domain of an organization.
@@ -326,6 +336,7 @@ impl OrganizationRec {
             external_id: None,
             metadata: BTreeMap::new(),
             domains: Vec::new(),
+            sso: false,
             created_at: now,
             updated_at: now,
         }

@@ -106,13 +106,18 @@ pub fn router_with_store<Store: SessionStore + Clone>(authkit: &AuthKit, store: 
 /// The app's routes and the sign-in routes, without the session and auth layers (for a test
 /// that adds its own).
 pub fn router_without_layers(authkit: &AuthKit) -> Router {
+    app_routes().merge(authkit.router())
+}
+
+/// The app's own routes (`/`, `/account`, `/admin`, `/cart`, `/slow`), without the sign-in
+/// routes and layers.
+pub fn app_routes() -> Router {
     Router::new()
         .route("/", get(home))
         .route("/account", get(account))
         .route("/admin", get(admin))
         .route("/cart", get(cart).post(put_cart))
         .route("/slow", get(slow))
-        .merge(authkit.router())
 }
 
 /// The AuthKit session stored under the session id of a `Cookie`/`Set-Cookie` value.
@@ -322,15 +327,17 @@ impl TestApp {
     /// Like [`TestApp::start`], serving the routes `routes` makes for the app's AuthKit
     /// (wrapped, with the sign-in routes, in the auth and session layers).
     pub async fn start_with_routes(routes: impl FnOnce(&AuthKit) -> Router) -> TestApp {
-        Self::start_with_routes_and(|b| b, routes).await
+        Self::start_with_routes_and(Emulator::builder(), |b| b, routes).await
     }
 
-    /// [`TestApp::start_with_routes`] with the AuthKit configured by `configure`.
+    /// [`TestApp::start_with_routes`] on `emulator`, with the AuthKit configured by
+    /// `configure`.
     pub async fn start_with_routes_and(
+        emulator: authkit_emulator::EmulatorBuilder,
         configure: impl FnOnce(AuthKitBuilder) -> AuthKitBuilder,
         routes: impl FnOnce(&AuthKit) -> Router,
     ) -> TestApp {
-        let emulator = register(Emulator::builder()).start().await.unwrap();
+        let emulator = register(emulator).start().await.unwrap();
         let clock = Clock::adjustable();
         let authkit = configure(AuthKit::builder(emulator.client(), CALLBACK).clock(clock.clone()))
             .build()

@@ -821,6 +821,25 @@ fn refresh_grant(
         .ok_or_else(|| invalid_grant("The session has ended."))?;
     if let Some(org) = body.organization_id.as_deref() {
         check_membership(store, &session.user_id, org)?;
+        // Into an organization that requires SSO, only from a session that signed in with it.
+        if let Some(organization) = store.organizations.get(org).filter(|o| o.sso)
+            && session.authentication_method != "SSO"
+        {
+            let email = store
+                .users
+                .get(&session.user_id)
+                .map(|u| u.email.clone())
+                .unwrap_or_default();
+            return Err(ApiError::oauth(
+                "sso_required",
+                "The organization requires signing in with SSO.",
+            )
+            .with(json!({
+                "email": email,
+                "connection_ids": [organization.connection_id()],
+                "pending_authentication_token": null,
+            })));
+        }
     }
     if let Some(r) = store.auth.refresh_tokens.get_mut(token) {
         r.used = true;

@@ -309,6 +309,16 @@ fn validate(
     Ok(req)
 }
 
+/// How a hosted sign-in authenticated: `SSO` when it was scoped (`organization_id` on
+/// authorize) to an organization that requires SSO (the emulator stands in for its identity
+/// provider), else `Password`.
+fn sign_in_method(store: &Store, organization_id: Option<&str>) -> String {
+    let sso = organization_id
+        .and_then(|id| store.organizations.get(id))
+        .is_some_and(|org| org.sso);
+    if sso { "SSO" } else { "Password" }.to_owned()
+}
+
 /// A note for a provider or connection the emulator cannot run.
 fn selector_note(req: &AuthorizeRequest) -> Option<Message> {
     if let Some(provider) = req.provider.as_deref().filter(|p| *p != "authkit") {
@@ -671,9 +681,9 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
     let code = AuthCodeRec {
         code: store::random_token(32),
         user_id: user.id.clone(),
+        authentication_method: sign_in_method(&store, req.organization_id.as_deref()),
         organization_id,
         code_challenge: req.code_challenge.clone(),
-        authentication_method: "Password".into(),
         invitation_token: req.invitation_token.clone(),
         expires_at: now + FLOW_TTL,
         used: false,
@@ -989,12 +999,13 @@ impl Emulator {
                 .find(|m| m.user_id == user && m.status == "active")
                 .map(|m| m.organization_id.clone()),
         };
+        let method = sign_in_method(&store, param("organization_id").as_deref());
         let code = AuthCodeRec {
             code: store::random_token(32),
             user_id: user,
             organization_id,
             code_challenge: param("code_challenge"),
-            authentication_method: "Password".into(),
+            authentication_method: method,
             invitation_token: param("invitation_token"),
             expires_at: now + FLOW_TTL,
             used: false,

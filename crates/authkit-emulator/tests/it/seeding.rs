@@ -454,3 +454,64 @@ async fn the_binary_starts_from_a_seed_file_and_prints_its_credentials() {
     );
     drop(child);
 }
+
+/// An organization seeded with `sso: true`: a refresh into it from a password session
+/// answers `sso_required` (400, with the user's email and the emulated connection), and a
+/// hosted sign-in scoped to it counts as SSO, from which the refresh goes through.
+#[tokio::test]
+async fn an_sso_organization_refuses_a_switch_from_a_password_session() {
+    let seed = Seed::from_yaml_str(
+        r#"
+users:
+  - { email: ada@example.com, password: "password123!" }
+organizations:
+  - { id: org_acme, name: Acme }
+  - { id: org_initech, name: Initech, sso: true }
+memberships:
+  - { user: ada@example.com, organization: Acme, role: member }
+  - { user: ada@example.com, organization: Initech, role: member }
+"#,
+    )
+    .unwrap();
+    let emulator = crate::support::builder().seed(seed).start().await.unwrap();
+    let auth = sign_in_to(&emulator, "ada@example.com", "org_acme").await;
+    let (status, body) = authenticate(
+        &emulator,
+        json!({
+            "grant_type": "refresh_token",
+            "refresh_token": auth["refresh_token"],
+            "organization_id": "org_initech",
+        }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "sso_required");
+    assert_eq!(body["email"], "ada@example.com");
+    assert_eq!(body["connection_ids"][0], "conn_emulated_initech");
+
+    // Signing in scoped to the organization is its SSO; then the refresh goes through.
+    let authorize = format!(
+        "{}/user_management/authorize?client_id={}&response_type=code&provider=authkit&organization_id=org_initech&redirect_uri={}",
+        emulator.base_url(),
+        emulator.client_id(),
+        crate::support::CALLBACK
+    );
+    let callback = emulator
+        .approve_sign_in(&authorize, "ada@example.com")
+        .unwrap();
+    let (status, sso) =
+        crate::support::exchange(&emulator, &crate::support::code_of(&callback)).await;
+    assert_eq!(status, 200, "{sso}");
+    assert_eq!(sso["authentication_method"], "SSO");
+    assert_eq!(sso["organization_id"], "org_initech");
+    let (status, body) = authenticate(
+        &emulator,
+        json!({
+            "grant_type": "refresh_token",
+            "refresh_token": sso["refresh_token"],
+            "organization_id": "org_initech",
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -100,7 +100,7 @@ pub mod web {
     pub use crate::axum::{
         AuthLayer, AuthRejection, AuthService, AuthSource, CallbackError, ControlError,
         CrossSiteRequest, Guard, GuardService, Health, JwksHealth, RefreshHealth,
-        SECURE_SESSION_COOKIE, SESSION_COOKIE, SessionControl, SignInUrl, SignedInDevice,
+        SECURE_SESSION_COOKIE, SESSION_COOKIE, SessionControl, SignIn, SignInUrl, SignedInDevice,
         StoreHealth, Unauthenticated,
     };
 }

@@ -15,7 +15,7 @@ use crate::session::core::Core;
 use crate::session::refresh::Refresher;
 use crate::session::stats::Stats;
 use crate::session::verifier::TokenVerifier;
-use crate::user_management::{AuthenticateResponse, SignInWith};
+use crate::user_management::SignInWith;
 use crate::{Client, ConfigError};
 
 /// A boxed future, for the stored hooks.
@@ -23,7 +23,7 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 
 /// The stored `on_sign_in` hook: `Err` is the response that refuses the sign-in.
 pub(crate) type SignInHook =
-    Arc<dyn Fn(AuthenticateResponse) -> BoxFuture<Result<(), Response>> + Send + Sync>;
+    Arc<dyn Fn(super::flow::SignIn) -> BoxFuture<Result<(), Response>> + Send + Sync>;
 
 /// The stored `on_callback_error` hook.
 pub(crate) type CallbackErrorHook = Arc<dyn Fn(&super::CallbackError) -> Response + Send + Sync>;
@@ -440,19 +440,21 @@ impl AuthKitBuilder {
 
     /// Runs after every successful sign-in (the code exchange and any step-ups done, the access
     /// token verified), before the session is stored: save the user, check an allow-list, ...
-    /// A plain async closure that gets the [`AuthenticateResponse`] (user, organization,
-    /// tokens); `Ok(())` lets the sign-in finish, `Err(response)` refuses it and answers
+    /// A plain async closure that gets the [`SignIn`](super::SignIn): the
+    /// `AuthenticateResponse` (user, organization, tokens; `sign_in.user` through `Deref`) and
+    /// the app's own [state](super::SignInUrl::state) from the sign-in link; `Ok(())` lets the
+    /// sign-in finish, `Err(response)` refuses it and answers
     /// `response` (any [`IntoResponse`]: a page, a redirect, a status and a message) with no
     /// session stored.
     ///
     /// ```
     /// use authkit_axum::AuthKitBuilder;
-    /// use authkit_axum::user_management::AuthenticateResponse;
+    /// use authkit_axum::web::SignIn;
     /// use axum::http::StatusCode;
     /// use axum::response::Redirect;
     ///
     /// fn only_our_staff(builder: AuthKitBuilder) -> AuthKitBuilder {
-    ///     builder.on_sign_in(|auth: AuthenticateResponse| async move {
+    ///     builder.on_sign_in(|auth: SignIn| async move {
     ///         if auth.user.email.ends_with("@example.com") {
     ///             Ok(())
     ///         } else {
@@ -462,7 +464,9 @@ impl AuthKitBuilder {
     /// }
     ///
     /// fn invited_only(builder: AuthKitBuilder) -> AuthKitBuilder {
-    ///     builder.on_sign_in(|auth: AuthenticateResponse| async move {
+    ///     builder.on_sign_in(|auth: SignIn| async move {
+    ///         // The plan picked before signing up: `authkit.sign_up_url().state("pro")`.
+    ///         tracing::info!(plan = auth.state.as_deref(), "a sign-in completes");
     ///         let invited = auth.user.email_verified; // look the user up in your database
     ///         if invited { Ok(()) } else { Err(Redirect::to("/not-invited")) }
     ///     })
@@ -472,7 +476,7 @@ impl AuthKitBuilder {
     /// ```
     pub fn on_sign_in<F, Fut, R>(mut self, hook: F) -> Self
     where
-        F: Fn(AuthenticateResponse) -> Fut + Send + Sync + 'static,
+        F: Fn(super::flow::SignIn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), R>> + Send + 'static,
         R: IntoResponse,
     {

@@ -193,7 +193,7 @@ impl SessionControl {
     /// record from then on), and the session is stored. Returns the signed-in user; later
     /// requests see it.
     pub async fn sign_in(&self, auth: AuthenticateResponse) -> Result<AuthUser, ControlError> {
-        match super::flow::sign_in_session(&self.authkit, &self.session, auth).await {
+        match super::flow::sign_in_session(&self.authkit, &self.session, auth, None).await {
             Ok(signed_in) => Ok(AuthUser::from_session(signed_in)),
             Err(super::flow::SignInFailure::Token(err)) => Err(ControlError::Token(err)),
             Err(super::flow::SignInFailure::Refused(response)) => {

@@ -139,6 +139,28 @@ pub(crate) fn callback_error(authkit: &AuthKit, err: CallbackError) -> Response 
     )
 }
 
+/// A sign-in about to complete, as the [`on_sign_in`](super::AuthKitBuilder::on_sign_in) hook
+/// sees it: the authentication (user, organization, tokens; also through `Deref`, so
+/// `sign_in.user.email`) and the app's own state from the sign-in link
+/// ([`SignInUrl::state`](super::SignInUrl::state)), which comes back only after the callback's
+/// state check and the token's verification.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SignIn {
+    /// What WorkOS answered.
+    pub auth: AuthenticateResponse,
+    /// The app's state from the sign-in link, if it had one.
+    pub state: Option<String>,
+}
+
+impl std::ops::Deref for SignIn {
+    type Target = AuthenticateResponse;
+
+    fn deref(&self) -> &AuthenticateResponse {
+        &self.auth
+    }
+}
+
 /// Verifies the tokens, runs the app's hook, cycles the session id, stores the session and
 /// redirects to `return_to`.
 pub(crate) async fn finish_sign_in(
@@ -146,8 +168,9 @@ pub(crate) async fn finish_sign_in(
     session: &Session,
     auth: AuthenticateResponse,
     return_to: Option<String>,
+    app_state: Option<String>,
 ) -> Result<Response, CallbackError> {
-    match sign_in_session(authkit, session, auth).await {
+    match sign_in_session(authkit, session, auth, app_state).await {
         Ok(_) => {
             let target = return_to.unwrap_or_else(|| authkit.inner.after_sign_in.clone());
             Ok(Redirect::to(&target).into_response())
@@ -175,6 +198,7 @@ pub(crate) async fn sign_in_session(
     authkit: &AuthKit,
     session: &Session,
     auth: AuthenticateResponse,
+    app_state: Option<String>,
 ) -> Result<AuthSession, SignInFailure> {
     let claims = authkit
         .inner
@@ -184,7 +208,11 @@ pub(crate) async fn sign_in_session(
         .await
         .map_err(SignInFailure::Token)?;
     if let Some(hook) = &authkit.inner.on_sign_in
-        && let Err(refusal) = hook(auth.clone()).await
+        && let Err(refusal) = hook(SignIn {
+            auth: auth.clone(),
+            state: app_state,
+        })
+        .await
     {
         tracing::info!(user = %auth.user.id, status = refusal.status().as_u16(), "the app's on_sign_in hook refused the sign-in");
         let _ = session.remove_value(STEP_UP_KEY).await;

@@ -25,7 +25,7 @@ pub use control::{ControlError, SessionControl};
 pub use csrf::CrossSiteRequest;
 pub use devices::SignedInDevice;
 pub use extract::{AuthRejection, AuthSource, AuthUser};
-pub use flow::CallbackError;
+pub use flow::{CallbackError, SignIn};
 pub use guard::{Guard, GuardService};
 pub use health::{Health, JwksHealth, RefreshHealth, StoreHealth};
 pub use layer::{AuthLayer, AuthService};

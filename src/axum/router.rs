@@ -79,6 +79,7 @@ pub(crate) struct LoginQuery {
     connection_id: Option<String>,
     domain_hint: Option<String>,
     prompt: Option<String>,
+    app_state: Option<String>,
 }
 
 impl LoginQuery {
@@ -93,6 +94,7 @@ impl LoginQuery {
             "connection_id",
             "domain_hint",
             "prompt",
+            "app_state",
         ];
         let mut p = query_params(raw, &names)
             .into_iter()
@@ -106,6 +108,7 @@ impl LoginQuery {
             connection_id: next(),
             domain_hint: next(),
             prompt: next(),
+            app_state: next(),
         }
     }
 
@@ -199,6 +202,7 @@ async fn start(
         state: SecretString::new(state),
         code_verifier: pkce.verifier().clone(),
         return_to: return_to::sanitize(q.return_to.as_deref()),
+        app_state: q.app_state,
         created_at: now(),
     });
     if let Err(err) = save_pending(session, &pending, guard).await {
@@ -381,9 +385,11 @@ async fn handle_callback(
         .authenticate_with_code(params)
         .await
     {
-        Ok(auth) => finish_sign_in(authkit, session, auth, sign_in.return_to).await,
+        Ok(auth) => {
+            finish_sign_in(authkit, session, auth, sign_in.return_to, sign_in.app_state).await
+        }
         Err(err) if err.is_step_up() => {
-            stepup::begin(authkit, session, err, sign_in.return_to).await
+            stepup::begin(authkit, session, err, sign_in.return_to, sign_in.app_state).await
         }
         Err(err) => Err(CallbackError::Exchange(err)),
     }
@@ -415,7 +421,7 @@ async fn impersonation(
                 impersonator = auth.impersonator.as_ref().map(|i| i.email.as_str()),
                 "an impersonation started from the WorkOS dashboard"
             );
-            finish_sign_in(authkit, session, auth, None).await
+            finish_sign_in(authkit, session, auth, None, None).await
         }
         Ok(auth) => {
             tracing::warn!(user = %auth.user.id, "a sign-in code arrived without a state and is not an impersonation; refused");

@@ -89,6 +89,15 @@ impl SignInUrl {
         self.set("domain_hint", domain)
     }
 
+    /// The app's own state (e.g. the plan a visitor picked before signing up), handed to the
+    /// [`on_sign_in`](super::AuthKitBuilder::on_sign_in) hook as
+    /// [`SignIn::state`](super::SignIn::state) once the callback has checked the OAuth state
+    /// and verified the token. It rides in this browser's session, never through WorkOS, so it
+    /// cannot be swapped on the way back; it is readable in the link, so it holds no secret.
+    pub fn state(self, state: impl Into<String>) -> Self {
+        self.set("app_state", state)
+    }
+
     /// WorkOS's `prompt`: `login` asks for credentials even when the user has a WorkOS
     /// session (re-authentication before a sensitive page), `consent` shows the consent screen.
     pub fn prompt(self, prompt: impl Into<String>) -> Self {

@@ -45,12 +45,14 @@ pub(crate) async fn begin(
     session: &Session,
     err: Error,
     return_to: Option<String>,
+    app_state: Option<String>,
 ) -> Result<Response, CallbackError> {
     let p = authkit.prefix();
     let mut step = StepUp {
         kind: StepUpKind::EmailVerification,
         pending_authentication_token: Default::default(),
         return_to,
+        app_state,
         email: None,
         user_id: None,
         authentication_challenge_id: None,
@@ -198,8 +200,26 @@ async fn settle(
         tracing::debug!(attempt = attempt.number(), "a step-up code was checked");
     }
     let outcome = match result {
-        Ok(auth) => finish_sign_in(authkit, session, auth, step.return_to.clone()).await,
-        Err(err) if err.is_step_up() => begin(authkit, session, err, step.return_to.clone()).await,
+        Ok(auth) => {
+            finish_sign_in(
+                authkit,
+                session,
+                auth,
+                step.return_to.clone(),
+                step.app_state.clone(),
+            )
+            .await
+        }
+        Err(err) if err.is_step_up() => {
+            begin(
+                authkit,
+                session,
+                err,
+                step.return_to.clone(),
+                step.app_state.clone(),
+            )
+            .await
+        }
         Err(err) if is_expired(&err) => {
             // No code can finish this sign-in any more: say so, rather than "wrong code".
             tracing::info!(

@@ -165,6 +165,9 @@ pub(crate) struct PendingSignIn {
     pub state: SecretString,
     pub code_verifier: SecretString,
     pub return_to: Option<String>,
+    /// The app's own state from the sign-in link, handed to the `on_sign_in` hook.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_state: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -175,6 +178,9 @@ pub(crate) struct StepUp {
     pub kind: StepUpKind,
     pub pending_authentication_token: SecretString,
     pub return_to: Option<String>,
+    /// The app's own state from the sign-in link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_state: Option<String>,
     pub email: Option<String>,
     /// The user (for MFA enrollment).
     pub user_id: Option<String>,

@@ -360,12 +360,12 @@ async fn the_callback_error_hook_replaces_the_page() {
 
 #[tokio::test]
 async fn the_sign_in_hook_can_refuse_a_sign_in_with_any_response() {
-    use authkit_axum::user_management::AuthenticateResponse;
+    use authkit_axum::web::SignIn;
     use axum::response::Redirect;
 
     let (app, store) = start_with(|b| {
         // A plain async closure; a refusal is any response.
-        b.on_sign_in(|auth: AuthenticateResponse| async move {
+        b.on_sign_in(|auth: SignIn| async move {
             match auth.user.email.as_str() {
                 email if email.ends_with("@example.com") => Ok(()),
                 email if email.ends_with("@partner.test") => {

@@ -107,3 +107,67 @@ async fn empty_repeated_and_oversized_options_are_dropped_not_fatal() {
     assert!(!q.contains_key("login_hint") && !q.contains_key("organization_id"));
     support::assert_contract(&app.emulator);
 }
+
+#[tokio::test]
+async fn a_link_s_state_reaches_the_sign_in_hook_after_the_callback_and_step_ups() {
+    use std::sync::{Arc, Mutex};
+
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let hook_seen = seen.clone();
+    let app = TestApp::start_with(authkit_emulator::Emulator::builder(), move |b| {
+        b.on_sign_in(move |sign_in: authkit_axum::web::SignIn| {
+            let seen = hook_seen.clone();
+            async move {
+                seen.lock().unwrap().push(sign_in.state.clone());
+                Ok::<(), StatusCode>(())
+            }
+        })
+    })
+    .await;
+    app.user(ADA).await;
+
+    // Straight through the callback.
+    let link = app.authkit.sign_in_url().state("plan=pro").to_string();
+    let (authorize, q) = authorize_query(&app, &link).await;
+    assert!(
+        !q.contains_key("app_state"),
+        "the state never goes to WorkOS"
+    );
+    let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
+    app.callback(&callback)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+
+    // Through an organization-choice step-up.
+    let (_, acme, _) = app.member_of_acme_and_globex("grace@example.com").await;
+    let link = app.authkit.sign_up_url().state("invite=42").to_string();
+    let (authorize, _) = authorize_query(&app, &link).await;
+    let callback = app
+        .emulator
+        .approve_sign_in_pending(&authorize, "grace@example.com")
+        .unwrap();
+    let choose = app.callback(&callback).await;
+    assert_eq!(location(&choose), "/auth/select-organization");
+    app.server
+        .post("/auth/select-organization")
+        .form(&[("organization_id", acme.as_str())])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+
+    // A sign-in without state.
+    let (authorize, _) = authorize_query(&app, "/auth/login").await;
+    let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
+    app.callback(&callback)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            Some("plan=pro".to_owned()),
+            Some("invite=42".to_owned()),
+            None
+        ]
+    );
+    support::assert_contract(&app.emulator);
+}

@@ -25,7 +25,7 @@ users:
   - { email: ada@example.com, password: "correct horse battery staple" }
 organizations:
   - { id: org_acme, name: Acme }
-  - { id: org_initech, name: Initech, sso: true }
+  - { id: org_initech, name: Initech, sso: true, domains: [{ domain: initech.com, state: verified }] }
   - { id: org_globex, name: Globex }
 memberships:
   - { user: ada@example.com, organization: Acme, role: admin }
@@ -161,5 +161,40 @@ async fn session_control_answers_with_the_organization_s_sign_in_then_switches()
         "organization_membership_not_found"
     );
     assert_eq!(organization(&app).await, "org_acme");
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn a_domain_hint_signs_in_to_the_organization_with_that_domain() {
+    let app = TestApp::start_with(Emulator::builder().seed(seed()), |b| b).await;
+    let link = app
+        .authkit
+        .sign_in_url()
+        .domain_hint("initech.com")
+        .to_string();
+    let login = app.server.get(&link).await;
+    let authorize = location(&login);
+    assert!(authorize.contains("domain_hint=initech.com"), "{authorize}");
+    let callback = app.emulator.approve_sign_in(&authorize, ADA).unwrap();
+    app.callback(&callback)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(organization(&app).await, "org_initech");
+    // Its SSO (emulated) signed the session in: switching back and forth needs nothing more.
+    app.server
+        .post("/auth/switch-organization")
+        .form(&[("organization_id", "org_acme"), ("return_to", "/account")])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(organization(&app).await, "org_acme");
+    app.server
+        .post("/auth/switch-organization")
+        .form(&[
+            ("organization_id", "org_initech"),
+            ("return_to", "/account"),
+        ])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(organization(&app).await, "org_initech");
     support::assert_contract(&app.emulator);
 }

@@ -59,6 +59,8 @@ pub(crate) struct AuthorizeRequest {
     pub screen_hint: Option<String>,
     pub provider: Option<String>,
     pub connection_id: Option<String>,
+    /// A domain naming the organization to sign in to (its verified domain).
+    pub domain_hint: Option<String>,
 }
 
 impl AuthorizeRequest {
@@ -78,6 +80,7 @@ impl AuthorizeRequest {
             screen_hint: opt("screen_hint"),
             provider: opt("provider"),
             connection_id: opt("connection_id"),
+            domain_hint: opt("domain_hint"),
         }
     }
 
@@ -92,6 +95,7 @@ impl AuthorizeRequest {
             ("provider", &self.provider),
             ("connection_id", &self.connection_id),
             ("organization_id", &self.organization_id),
+            ("domain_hint", &self.domain_hint),
             ("state", &self.state),
             ("login_hint", &self.login_hint),
             ("invitation_token", &self.invitation_token),
@@ -306,7 +310,27 @@ fn validate(
         let description = format!("Organization not found: '{org}'.");
         return Err(oauth_error(&req, "invalid_request", &description));
     }
+    // A domain hint scopes the sign-in to the organization with that verified domain, as
+    // WorkOS finds an organization's SSO connection by domain.
+    if req.organization_id.is_none()
+        && let Some(domain) = &req.domain_hint
+    {
+        req.organization_id = organization_of_domain(&state.store(), domain);
+    }
     Ok(req)
+}
+
+/// The organization with the verified domain `domain`, if any.
+fn organization_of_domain(store: &Store, domain: &str) -> Option<String> {
+    store
+        .organizations
+        .find(|org| {
+            org.domains.iter().any(|d| {
+                d.domain.eq_ignore_ascii_case(domain.trim())
+                    && matches!(d.state.as_str(), "verified" | "legacy_verified")
+            })
+        })
+        .map(|org| org.id.clone())
 }
 
 /// How a hosted sign-in authenticated: `SSO` when it was scoped (`organization_id` on
@@ -992,14 +1016,17 @@ impl Emulator {
             .ok_or_else(|| refused(format!("no user has the email {email:?}: create it first")))?
             .id
             .clone();
-        let organization_id = match param("organization_id") {
+        let scoped = param("organization_id").or_else(|| {
+            param("domain_hint").and_then(|domain| organization_of_domain(&store, &domain))
+        });
+        let organization_id = match scoped.clone() {
             Some(org) => Some(org),
             None => store
                 .memberships
                 .find(|m| m.user_id == user && m.status == "active")
                 .map(|m| m.organization_id.clone()),
         };
-        let method = sign_in_method(&store, param("organization_id").as_deref());
+        let method = sign_in_method(&store, scoped.as_deref());
         let code = AuthCodeRec {
             code: store::random_token(32),
             user_id: user,

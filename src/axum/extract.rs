@@ -95,8 +95,8 @@ pub struct AuthUser {
     pub access_token: SecretString,
     /// When the access token expires (Unix seconds; refreshed automatically for sessions).
     pub expires_at: i64,
-    /// When the user last authenticated, Unix seconds (sessions signed in by this version or
-    /// later; `None` for bearer tokens, which do not say). See
+    /// When the user last authenticated, Unix seconds: recorded at sign-in for sessions, the
+    /// token's `auth_time` claim for bearer tokens (`None` when it has none). See
     /// [`AuthKit::require_recent_auth`](super::AuthKit::require_recent_auth).
     pub authenticated_at: Option<i64>,
     /// Session or bearer token.

@@ -197,8 +197,8 @@ wraps the guarded routes";
 
 /// `None` when `user` authenticated at most `max_age` ago; else a page load is sent to sign in
 /// again (`prompt=login`, the email filled in, back to this page) and an API call gets `401`
-/// JSON `reauthentication_required`. Bearer tokens do not say when their user authenticated:
-/// they always get the `401`.
+/// JSON `reauthentication_required`, as does a bearer token (its `auth_time` claim, if any,
+/// says when its user authenticated).
 fn reauthenticate<B>(
     request: &Request<B>,
     user: &AuthUser,
@@ -385,8 +385,8 @@ impl super::AuthKit {
     /// A route guard for sensitive pages (change the email, delete the account): the user must
     /// have authenticated at most `max_age` ago. Otherwise a page load is sent through AuthKit
     /// again (`prompt=login`, the email filled in, back to the page) and an API call gets
-    /// `401` JSON `{"error": "reauthentication_required"}`; bearer tokens, which do not say
-    /// when their user authenticated, always get the `401`. Refreshes do not count as
+    /// `401` JSON `{"error": "reauthentication_required"}`, as do bearer tokens without a
+    /// recent enough `auth_time` claim. Refreshes do not count as
     /// authenticating.
     ///
     /// ```

@@ -460,6 +460,8 @@ impl AuthUser {
         claims: Arc<crate::session::AccessTokenClaims>,
         token: &str,
     ) -> Self {
+        // A bearer token says when its user authenticated only if it has `auth_time`.
+        let authenticated_at = claims.auth_time;
         AuthUser {
             organization_id: claims.org_id.clone(),
             // Impersonation comes from the signed token alone.
@@ -471,7 +473,7 @@ impl AuthUser {
             user,
             claims,
             access_token: token.into(),
-            authenticated_at: None,
+            authenticated_at,
             source: AuthSource::Bearer,
         }
     }

@@ -35,6 +35,10 @@ pub struct AccessTokenClaims {
     /// Issued at, Unix seconds.
     #[serde(default)]
     pub iat: Option<i64>,
+    /// When the user authenticated, Unix seconds, when the token says (OpenID Connect's
+    /// `auth_time`).
+    #[serde(default)]
+    pub auth_time: Option<i64>,
     /// The organization the session is scoped to.
     #[serde(default)]
     pub org_id: Option<String>,

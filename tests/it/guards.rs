@@ -302,3 +302,37 @@ async fn a_sensitive_page_sends_a_user_who_signed_in_long_ago_through_sign_in_ag
     assert_eq!(ran.load(Ordering::SeqCst), before + 1);
     support::assert_contract(&app.emulator);
 }
+
+#[tokio::test]
+async fn a_bearer_token_passes_the_recent_sign_in_guard_only_with_a_recent_auth_time() {
+    const DEV_KEY: &str =
+        include_str!("../../crates/authkit-emulator/keys/emulator_dev_key_1.key.pem");
+    let (app, _) = app().await;
+    let ada = app.user(ADA).await;
+    let now = app.clock.unix();
+    let token = |auth_time: Option<i64>| {
+        let mut claims = serde_json::json!({ "sub": ada.id, "sid": "session_1", "exp": now + 300 });
+        if let Some(at) = auth_time {
+            claims["auth_time"] = at.into();
+        }
+        support::jwt::sign_rs256(
+            DEV_KEY,
+            &support::jwt::header_with_kid("RS256", "emulator_dev_key_1"),
+            &claims,
+        )
+    };
+    let call = |token: String| {
+        app.server
+            .get("/delete-account")
+            .add_header("authorization", format!("Bearer {token}"))
+    };
+    call(token(Some(now - 60))).await.assert_text("through");
+    for stale in [token(Some(now - 3600)), token(None)] {
+        let refused = call(stale).await;
+        refused.assert_status(StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            refused.json::<Value>()["error"],
+            "reauthentication_required"
+        );
+    }
+}

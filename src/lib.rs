@@ -66,6 +66,7 @@ pub mod session;
 #[cfg(feature = "axum")]
 pub mod stores;
 pub mod user_management;
+pub mod webhooks;
 
 #[cfg(any(feature = "axum", feature = "testing"))]
 pub mod testing;
@@ -101,6 +102,6 @@ pub mod web {
         AuthLayer, AuthRejection, AuthService, AuthSource, CallbackError, ControlError,
         CrossSiteRequest, Guard, GuardService, Health, JwksHealth, RefreshHealth,
         SECURE_SESSION_COOKIE, SESSION_COOKIE, SessionControl, SignIn, SignInUrl, SignedInDevice,
-        StoreHealth, Unauthenticated,
+        StoreHealth, Unauthenticated, WebhookRejection, WorkosWebhook,
     };
 }

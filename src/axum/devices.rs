@@ -202,3 +202,44 @@ impl SessionControl {
         Ok((current.user.id, current.claims.sid))
     }
 }
+
+impl AuthKit {
+    /// Ends the local sessions of a `session.revoked` event (a WorkOS session revoked from the
+    /// dashboard, the API or another app): the session signed in with that WorkOS session is
+    /// removed from the store, so its browser is anonymous at its next request instead of at
+    /// its next refresh. Returns whether one was removed; other event types are ignored.
+    ///
+    /// ```
+    /// use axum::http::StatusCode;
+    /// use authkit_axum::AuthKit;
+    /// use authkit_axum::web::WorkosWebhook;
+    /// use axum::extract::State;
+    ///
+    /// async fn webhook(State(authkit): State<AuthKit>, WorkosWebhook(event): WorkosWebhook) -> StatusCode {
+    ///     match authkit.end_revoked_session(&event).await {
+    ///         Ok(_) => StatusCode::OK,
+    ///         // The store is down: WorkOS retries the delivery later.
+    ///         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    ///     }
+    /// }
+    /// ```
+    pub async fn end_revoked_session(
+        &self,
+        event: &crate::webhooks::Event,
+    ) -> Result<bool, ControlError> {
+        if event.kind() != crate::webhooks::EventKind::SessionRevoked {
+            return Ok(false);
+        }
+        let session: WorkosSession = event.data_as().map_err(|err| {
+            ControlError::Store(format!("the event's session is unreadable: {err}"))
+        })?;
+        let Some(store) = self.inner.session_store.get() else {
+            return Ok(false);
+        };
+        let removed = forget(store.as_ref(), &session.id, &session.user_id)
+            .await
+            .map_err(ControlError::Store)?;
+        tracing::info!(user = %session.user_id, local_session_removed = removed, "a WorkOS session was revoked");
+        Ok(removed)
+    }
+}

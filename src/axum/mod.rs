@@ -19,6 +19,7 @@ pub(crate) mod router;
 pub(crate) mod session;
 pub(crate) mod sign_in_url;
 pub(crate) mod stepup;
+pub(crate) mod webhook;
 
 pub use config::{AuthKit, AuthKitBuilder, Unauthenticated};
 pub use control::{ControlError, SessionControl};
@@ -30,6 +31,7 @@ pub use guard::{Guard, GuardService};
 pub use health::{Health, JwksHealth, RefreshHealth, StoreHealth};
 pub use layer::{AuthLayer, AuthService};
 pub use sign_in_url::SignInUrl;
+pub use webhook::{WebhookRejection, WorkosWebhook};
 
 pub(crate) use layer::UserCache;
 

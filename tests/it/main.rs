@@ -49,3 +49,4 @@ mod test_helpers;
 mod tls;
 mod tokens;
 mod users;
+mod webhooks;

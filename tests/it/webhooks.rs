@@ -1,0 +1,173 @@
+//! WorkOS webhooks over HTTP: a signed `session.revoked` delivery signs the browser of that
+//! session out at its next request; forged, replayed, unsigned and malformed deliveries are
+//! refused with a clear answer and change nothing.
+#![cfg(feature = "axum")]
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use authkit_axum::AuthKit;
+use authkit_axum::user_management::ListSessions;
+use authkit_axum::web::{SESSION_COOKIE, WorkosWebhook};
+use authkit_axum::webhooks::Webhooks;
+use axum::Router;
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use crate::support;
+use crate::support::EmulatorExt as _;
+use crate::support::app::TestApp;
+
+const SECRET: &str = "whsec_test_endpoint";
+
+#[derive(Clone)]
+struct Hooks {
+    webhooks: Webhooks,
+    authkit: AuthKit,
+}
+
+impl FromRef<Hooks> for Webhooks {
+    fn from_ref(hooks: &Hooks) -> Webhooks {
+        hooks.webhooks.clone()
+    }
+}
+
+impl FromRef<Hooks> for AuthKit {
+    fn from_ref(hooks: &Hooks) -> AuthKit {
+        hooks.authkit.clone()
+    }
+}
+
+async fn workos_events(
+    State(authkit): State<AuthKit>,
+    WorkosWebhook(event): WorkosWebhook,
+) -> (StatusCode, String) {
+    match authkit.end_revoked_session(&event).await {
+        Ok(removed) => (StatusCode::OK, format!("{} {removed}", event.event)),
+        Err(err) => (StatusCode::SERVICE_UNAVAILABLE, err.to_string()),
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+async fn app() -> TestApp {
+    TestApp::start_with_routes(|authkit| {
+        Router::new()
+            .route("/webhooks/workos", post(workos_events))
+            .with_state(Hooks {
+                webhooks: Webhooks::new(SECRET),
+                authkit: authkit.clone(),
+            })
+            .merge(support::app::app_routes())
+    })
+    .await
+}
+
+/// A `session.revoked` event for Ada's WorkOS session, as WorkOS would send it.
+async fn revoked_event(app: &TestApp, user_id: &str) -> Vec<u8> {
+    let sessions = app
+        .emulator
+        .client()
+        .user_management()
+        .list_sessions(user_id, &ListSessions::new())
+        .await
+        .unwrap();
+    let mut session = serde_json::to_value(&sessions.data[0]).unwrap();
+    session["status"] = "revoked".into();
+    serde_json::to_vec(&json!({
+        "id": "event_01HREVOKED",
+        "event": "session.revoked",
+        "data": session,
+        "created_at": "2026-12-04T10:00:00.000Z",
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_session_revoked_delivery_signs_that_browser_out() {
+    let app = app().await;
+    let ada = app.user("ada@example.com").await;
+    let cookie = app.sign_in_cookie("ada@example.com").await;
+    let browser = |app: &TestApp| {
+        app.server
+            .get("/account")
+            .add_header("cookie", format!("{SESSION_COOKIE}={cookie}"))
+            .add_header("accept", "application/json")
+    };
+    browser(&app).await.assert_status_ok();
+    let body = revoked_event(&app, &ada.id).await;
+    let webhooks = Webhooks::new(SECRET);
+
+    // Refused deliveries change nothing.
+    let forged = Webhooks::new("whsec_someone_else").sign(&body, now_ms());
+    let replayed = webhooks.sign(&body, now_ms() - 10 * 60 * 1000);
+    for (header, status, says) in [
+        (Some(forged), StatusCode::UNAUTHORIZED, "does not match"),
+        (Some(replayed), StatusCode::UNAUTHORIZED, "replayed"),
+        (None, StatusCode::BAD_REQUEST, "no WorkOS-Signature header"),
+        (
+            Some("t=1,v2=ab".to_owned()),
+            StatusCode::BAD_REQUEST,
+            "malformed",
+        ),
+    ] {
+        let mut request = app
+            .server
+            .post("/webhooks/workos")
+            .bytes(body.clone().into());
+        if let Some(header) = header {
+            request = request.add_header("workos-signature", header);
+        }
+        let refused = request.await;
+        refused.assert_status(status);
+        let json: Value = refused.json();
+        assert!(json["message"].as_str().unwrap().contains(says), "{json}");
+    }
+    browser(&app).await.assert_status_ok();
+
+    // The real one ends the browser's session at once.
+    let delivered = app
+        .server
+        .post("/webhooks/workos")
+        .add_header("workos-signature", webhooks.sign(&body, now_ms()))
+        .bytes(body.clone().into())
+        .await;
+    delivered.assert_text("session.revoked true");
+    browser(&app).await.assert_status(StatusCode::UNAUTHORIZED);
+
+    // A retried delivery of the same event is harmless.
+    app.server
+        .post("/webhooks/workos")
+        .add_header("workos-signature", webhooks.sign(&body, now_ms()))
+        .bytes(body.into())
+        .await
+        .assert_text("session.revoked false");
+    support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn unknown_event_types_parse_and_are_acknowledged() {
+    let app = app().await;
+    let body = serde_json::to_vec(&json!({
+        "id": "event_01HNEW",
+        "event": "something.new_in_2027",
+        "data": { "whatever": [1, 2, 3] },
+        "created_at": "2027-01-01T00:00:00.000Z",
+    }))
+    .unwrap();
+    app.server
+        .post("/webhooks/workos")
+        .add_header(
+            "workos-signature",
+            Webhooks::new(SECRET).sign(&body, now_ms()),
+        )
+        .bytes(body.into())
+        .await
+        .assert_text("something.new_in_2027 false");
+}

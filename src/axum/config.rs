@@ -22,8 +22,29 @@ use crate::{Client, ConfigError};
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// The stored `on_sign_in` hook: `Err` is the response that refuses the sign-in.
-pub(crate) type SignInHook =
-    Arc<dyn Fn(super::flow::SignIn) -> BoxFuture<Result<(), Response>> + Send + Sync>;
+/// A sign-in about to complete, as the [`on_sign_in`](AuthKitBuilder::on_sign_in) hook
+/// sees it: the authentication (user, organization, tokens; also through `Deref`, so
+/// `sign_in.user.email`) and the app's own state from the sign-in link
+/// ([`SignInUrl::state`](super::SignInUrl::state)), which comes back only after the callback's
+/// state check and the token's verification.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SignIn {
+    /// What WorkOS answered.
+    pub auth: crate::user_management::AuthenticateResponse,
+    /// The app's state from the sign-in link, if it had one.
+    pub state: Option<String>,
+}
+
+impl std::ops::Deref for SignIn {
+    type Target = crate::user_management::AuthenticateResponse;
+
+    fn deref(&self) -> &crate::user_management::AuthenticateResponse {
+        &self.auth
+    }
+}
+
+pub(crate) type SignInHook = Arc<dyn Fn(SignIn) -> BoxFuture<Result<(), Response>> + Send + Sync>;
 
 /// The stored `on_callback_error` hook.
 pub(crate) type CallbackErrorHook = Arc<dyn Fn(&super::CallbackError) -> Response + Send + Sync>;
@@ -476,7 +497,7 @@ impl AuthKitBuilder {
     /// ```
     pub fn on_sign_in<F, Fut, R>(mut self, hook: F) -> Self
     where
-        F: Fn(super::flow::SignIn) -> Fut + Send + Sync + 'static,
+        F: Fn(SignIn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), R>> + Send + 'static,
         R: IntoResponse,
     {

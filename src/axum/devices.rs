@@ -7,86 +7,17 @@
 //! The index is one record per `sid` in the session store, whose id is derived from the `sid`
 //! (`SHA-256("authkit-axum sid index", sid)`): written once, when a sign-in completes, so
 //! sign-ins racing on several machines never lose each other's entries. It expires after
-//! [`INDEX_TTL`]; a session kept in use for longer drops out of the index, and signing it out
+//! 30 days; a session kept in use for longer drops out of the index, and signing it out
 //! then revokes it at WorkOS only, which ends it locally at its next refresh (within the
 //! access token's lifetime, five minutes at WorkOS). The index needs the store handle that
 //! [`AuthKit::session_layer`](super::AuthKit::session_layer) (or
 //! [`layer`](super::AuthKit::layer)) keeps; without it, devices are signed out at WorkOS only.
 
-use serde::{Deserialize, Serialize};
-use tower_sessions::SessionStore;
-use tower_sessions::session::{Id, Record};
-
 use super::config::AuthKit;
 use super::control::{ControlError, SessionControl};
 use super::session;
+use super::sid_index::forget;
 use crate::user_management::{ListSessions, Session as WorkosSession, SessionStatus};
-
-/// How long an index entry lives.
-pub(crate) const INDEX_TTL: time::Duration = time::Duration::days(30);
-
-/// The key, in an index record, of its entry.
-const ENTRY_KEY: &str = "authkit.sid_index";
-
-/// Where a WorkOS session is signed in locally.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Entry {
-    /// The local session record's id.
-    session_id: String,
-    /// The user, checked before anything is removed.
-    user_id: String,
-}
-
-/// The id of the index record of `sid`.
-fn index_id(sid: &str) -> Id {
-    let digest = crate::digest::sha256(&[b"authkit-axum sid index\0", sid.as_bytes()]);
-    let mut first = [0u8; 16];
-    first.copy_from_slice(&digest[..16]);
-    Id(i128::from_le_bytes(first))
-}
-
-/// Records that `sid` (of `user_id`) is signed in under the local record `session_id`.
-pub(crate) async fn remember(
-    authkit: &AuthKit,
-    sid: &str,
-    user_id: &str,
-    session_id: Id,
-) -> Result<(), String> {
-    let Some(store) = authkit.inner.session_store.get() else {
-        return Ok(());
-    };
-    let entry = Entry {
-        session_id: session_id.to_string(),
-        user_id: user_id.to_owned(),
-    };
-    let value = serde_json::to_value(&entry).map_err(|e| e.to_string())?;
-    let record = Record {
-        id: index_id(sid),
-        data: [(ENTRY_KEY.to_owned(), value)].into_iter().collect(),
-        expiry_date: time::OffsetDateTime::now_utc() + INDEX_TTL,
-    };
-    store.save(&record).await.map_err(|e| e.to_string())
-}
-
-/// Removes the local session of `sid` if it belongs to `user_id`; whether one was removed.
-async fn forget(store: &dyn SessionStore, sid: &str, user_id: &str) -> Result<bool, String> {
-    let id = index_id(sid);
-    let Some(record) = store.load(&id).await.map_err(|e| e.to_string())? else {
-        return Ok(false);
-    };
-    let entry: Option<Entry> = record
-        .data
-        .get(ENTRY_KEY)
-        .and_then(|v| serde_json::from_value(v.clone()).ok());
-    let Some(entry) = entry.filter(|e| e.user_id == user_id) else {
-        return Ok(false);
-    };
-    if let Ok(local) = entry.session_id.parse::<Id>() {
-        store.delete(&local).await.map_err(|e| e.to_string())?;
-    }
-    store.delete(&id).await.map_err(|e| e.to_string())?;
-    Ok(true)
-}
 
 /// One of the user's signed-in devices: its WorkOS session (id, IP address, user agent, how
 /// and when it signed in, when it expires), and whether it is the one making this request.
@@ -144,6 +75,12 @@ impl SessionControl {
     /// [`ControlError::UnknownDevice`] and nothing happens. Signing out the current session
     /// this way leaves this request's response to sign it out: use
     /// [`sign_out`](Self::sign_out) for that.
+    ///
+    /// The local session is found through an index the sign-in wrote into the session store
+    /// (one record per WorkOS session, kept 30 days; it needs the store handle
+    /// [`AuthKit::layer`](super::AuthKit::layer) or
+    /// [`session_layer`](super::AuthKit::session_layer) keeps). A session signed in before,
+    /// or kept in use for longer, is revoked at WorkOS only, and ends at its next refresh.
     pub async fn sign_out_device(&self, sid: &str) -> Result<(), ControlError> {
         let (user_id, _) = self.signed_in().await?;
         let devices = self.devices().await?;

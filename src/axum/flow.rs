@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use super::config::AuthKit;
+use super::config::{AuthKit, SignIn};
 use super::lifetime::Lifetime;
 use super::pages;
 use super::session::{self, AuthSession, STEP_UP_KEY};
@@ -139,28 +139,6 @@ pub(crate) fn callback_error(authkit: &AuthKit, err: CallbackError) -> Response 
     )
 }
 
-/// A sign-in about to complete, as the [`on_sign_in`](super::AuthKitBuilder::on_sign_in) hook
-/// sees it: the authentication (user, organization, tokens; also through `Deref`, so
-/// `sign_in.user.email`) and the app's own state from the sign-in link
-/// ([`SignInUrl::state`](super::SignInUrl::state)), which comes back only after the callback's
-/// state check and the token's verification.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct SignIn {
-    /// What WorkOS answered.
-    pub auth: AuthenticateResponse,
-    /// The app's state from the sign-in link, if it had one.
-    pub state: Option<String>,
-}
-
-impl std::ops::Deref for SignIn {
-    type Target = AuthenticateResponse;
-
-    fn deref(&self) -> &AuthenticateResponse {
-        &self.auth
-    }
-}
-
 /// Verifies the tokens, runs the app's hook, cycles the session id, stores the session and
 /// redirects to `return_to`.
 pub(crate) async fn finish_sign_in(
@@ -238,7 +216,7 @@ pub(crate) async fn sign_in_session(
             .await
             .map_err(|e| SignInFailure::Store(e.to_string()))?;
         if let Some(id) = session.id()
-            && let Err(err) = super::devices::remember(authkit, sid, &user_id, id).await
+            && let Err(err) = super::sid_index::remember(authkit, sid, &user_id, id).await
         {
             tracing::warn!(user = %user_id, error = %err, "could not index the session for signing devices out; signing it out from another device will revoke it at WorkOS only");
         }

@@ -1,39 +1,5 @@
 //! Route guards: tower layers that let a request through to the routes they wrap only when its
 //! signed-in user passes a check, so the check sits on the routes rather than in each handler.
-//!
-//! ```
-//! use axum::{Router, routing::{get, post}};
-//! use authkit_axum::{AuthKit, AuthUser};
-//!
-//! # fn app(authkit: AuthKit, store: authkit_axum::stores::MemoryStore) -> Router {
-//! async fn admin_home(user: AuthUser) -> String {
-//!     format!("Hello, admin {}", user.email)
-//! }
-//! async fn create_widget() -> &'static str {
-//!     "created"
-//! }
-//!
-//! let admin = Router::new()
-//!     .route("/admin", get(admin_home))
-//!     .route_layer(authkit.require_role("admin"));
-//! let api = Router::new()
-//!     .route("/api/widgets", post(create_widget))
-//!     .route_layer(authkit.require_permission("widgets:write"));
-//! Router::new()
-//!     .merge(admin)
-//!     .merge(api)
-//!     .merge(authkit.router())
-//!     .layer(authkit.layer(store))
-//! # }
-//! ```
-//!
-//! A guard answers as the [`AuthUser`] extractor does: a request without a signed-in user gets
-//! the configured [`Unauthenticated`](super::Unauthenticated) answer (a `303` to sign in for
-//! page loads, `401` JSON for API calls); a signed-in user who fails the check gets `403`, an
-//! HTML page for page loads and JSON for API calls, naming what is missing. Guards read the
-//! user [`AuthLayer`](super::AuthLayer) put into the request, so the auth layer must wrap the
-//! guarded routes (`Router::layer` after `route_layer`); a guarded route without it answers
-//! `500` naming the fix, never lets the request through.
 
 use std::fmt;
 use std::sync::Arc;
@@ -116,7 +82,41 @@ impl fmt::Debug for Check {
 /// [`require_role`](super::AuthKit::require_role),
 /// [`require_organization`](super::AuthKit::require_organization),
 /// [`require_recent_auth`](super::AuthKit::require_recent_auth) and
-/// [`require`](super::AuthKit::require); see the [module docs](self).
+/// [`require`](super::AuthKit::require).
+///
+/// ```
+/// use axum::{Router, routing::{get, post}};
+/// use authkit_axum::{AuthKit, AuthUser};
+///
+/// # fn app(authkit: AuthKit, store: authkit_axum::stores::MemoryStore) -> Router {
+/// async fn admin_home(user: AuthUser) -> String {
+///     format!("Hello, admin {}", user.email)
+/// }
+/// async fn create_widget() -> &'static str {
+///     "created"
+/// }
+///
+/// let admin = Router::new()
+///     .route("/admin", get(admin_home))
+///     .route_layer(authkit.require_role("admin"));
+/// let api = Router::new()
+///     .route("/api/widgets", post(create_widget))
+///     .route_layer(authkit.require_permission("widgets:write"));
+/// Router::new()
+///     .merge(admin)
+///     .merge(api)
+///     .merge(authkit.router())
+///     .layer(authkit.layer(store))
+/// # }
+/// ```
+///
+/// A guard answers as the [`AuthUser`] extractor does: a request without a signed-in user gets
+/// the configured [`Unauthenticated`](super::Unauthenticated) answer (a `303` to sign in for
+/// page loads, `401` JSON for API calls); a signed-in user who fails the check gets `403`, an
+/// HTML page for page loads and JSON for API calls, naming what is missing. Guards read the
+/// user [`AuthLayer`](super::AuthLayer) put into the request, so the auth layer must wrap the
+/// guarded routes (`Router::layer` after `route_layer`); a guarded route without it answers
+/// `500` naming the fix, never lets the request through.
 #[derive(Clone, Debug)]
 pub struct Guard {
     check: Check,

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::auth::tokens::SigningKey;
 use crate::faults::{Fault, FaultId, RecordedRequest};
-use crate::http::{ApiError, Json, require_api_key};
+use crate::http::{ApiError, Json, Query, require_api_key};
 use crate::{EmulatorError, SharedState};
 
 /// The prefix of every control path.

@@ -104,6 +104,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// Query parameters; a malformed or repeated one is a 422 `invalid_request_parameters` naming
+/// it, in WorkOS's JSON error shape, instead of axum's plain-text 400.
+pub(crate) struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(raw).map(Query).map_err(|e| {
+            let text = e.to_string();
+            let field = text.split('`').nth(1).unwrap_or("query").to_owned();
+            ApiError::invalid_params(&field, &format!("Invalid query parameter: {text}"))
+        })
+    }
+}
+
 /// Rejects API calls without `Authorization: Bearer <the emulator's API key>`.
 pub(crate) async fn require_api_key(
     State(state): State<SharedState>,

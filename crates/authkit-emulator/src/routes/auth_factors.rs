@@ -3,7 +3,7 @@
 //! (`POST /auth/factors/{id}/challenge`).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use base64::Engine;
@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::SharedState;
 use crate::auth::{ChallengeRec, FactorRec, new_totp_secret};
-use crate::http::{ApiError, Json};
+use crate::http::{ApiError, Json, Query};
 use crate::store::{ListQuery, Store, list_page, new_id, ts};
 
 /// How long a challenge can be completed.

@@ -11,7 +11,7 @@
 //! accepting activates and revoking removes.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 
 use super::organization_memberships::activate_membership;
 use super::users::valid_email;
-use crate::http::{ApiError, Json};
+use crate::http::{ApiError, Json, Query};
 use crate::outbox::{Email, EmailKind};
 use crate::store::{
     InvitationRec, ListQuery, MembershipRec, Store, list_page, new_id, random_token, ts, ts_opt,

@@ -3,12 +3,12 @@
 //! get by external id. The emulator does not create or change organizations over HTTP.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use serde_json::Value;
 
 use crate::SharedState;
-use crate::http::ApiError;
+use crate::http::{ApiError, Query};
 use crate::store::{ListQuery, list_page};
 
 pub(crate) fn routes() -> Router<SharedState> {

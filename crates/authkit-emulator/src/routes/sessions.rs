@@ -3,7 +3,7 @@
 //! (`GET /user_management/users/{id}/sessions`).
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use crate::SharedState;
 use crate::auth::SessionRec;
 use crate::auth::hosted::error_page;
-use crate::http::{ApiError, Json};
+use crate::http::{ApiError, Json, Query};
 use crate::store::{ListQuery, Store, list_page, ts, ts_opt};
 
 /// Routes behind the API-key check.

@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::SharedState;
-use crate::http::{ApiError, Json};
+use crate::http::{ApiError, Json, Query};
 use crate::store::{ListQuery, Store, UserRec, list_page};
 
 pub(crate) fn routes() -> Router<SharedState> {

@@ -518,3 +518,28 @@ async fn reset_goes_back_to_the_seeded_state() {
     let drift = claims["iat"].as_i64().unwrap() - time::OffsetDateTime::now_utc().unix_timestamp();
     assert!(drift.abs() < 60, "the clock is back to real time: {drift}");
 }
+
+/// A repeated or malformed query parameter is WorkOS's JSON error naming it, not a plain-text
+/// 400 from the HTTP framework.
+#[tokio::test]
+async fn a_repeated_or_malformed_query_parameter_gets_the_json_error_shape() {
+    let emulator = support::start().await;
+    for query in ["limit=1&limit=2", "limit=many"] {
+        let response = support::http()
+            .get(format!(
+                "{}/user_management/users?{query}",
+                emulator.base_url()
+            ))
+            .bearer_auth(emulator.api_key())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422, "{query}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            body["code"], "invalid_request_parameters",
+            "{query}: {body}"
+        );
+        assert_eq!(body["errors"][0]["field"], "limit", "{query}: {body}");
+    }
+}

@@ -171,3 +171,85 @@ async fn unknown_event_types_parse_and_are_acknowledged() {
         .await
         .assert_text("something.new_in_2027 false");
 }
+
+/// End to end: the emulator delivers `session.revoked`, signed, to the app's webhook route
+/// when the WorkOS session is revoked, and the browser is signed out at its next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_delivers_a_signed_session_revoked_and_the_browser_is_signed_out() {
+    // Served for real: the emulator posts to it.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/webhooks/workos", listener.local_addr().unwrap());
+    let emulator = support::app::register(
+        authkit_emulator::Emulator::builder().webhook_endpoint(endpoint, SECRET),
+    )
+    .start()
+    .await
+    .unwrap();
+    let authkit = AuthKit::builder(emulator.client(), support::app::CALLBACK)
+        .build()
+        .unwrap();
+    let store = authkit_axum::stores::MemoryStore::default();
+    let app = Router::new()
+        .route("/webhooks/workos", post(workos_events))
+        .with_state(Hooks {
+            webhooks: Webhooks::new(SECRET),
+            authkit: authkit.clone(),
+        })
+        .merge(support::app::app_routes())
+        .merge(authkit.router())
+        .layer(authkit.layer(store.clone()));
+    let served = tokio::spawn(axum::serve(listener, app.clone()).into_future());
+    let browser = axum_test::TestServer::builder()
+        .save_cookies()
+        .mock_transport()
+        .build(app)
+        .unwrap();
+
+    support::app::user(&emulator, "ada@example.com").await;
+    let login = browser.get("/auth/login").await;
+    let callback = emulator
+        .approve_sign_in(&support::app::location(&login), "ada@example.com")
+        .unwrap();
+    let done = browser
+        .get(&format!(
+            "{}?{}",
+            callback.path(),
+            callback.query().unwrap()
+        ))
+        .await;
+    let cookie = done.cookie(SESSION_COOKIE).value().to_owned();
+    let account = || {
+        browser
+            .get("/account")
+            .add_header("accept", "application/json")
+    };
+    account().await.assert_status_ok();
+    let sid = support::app::stored_session(&store, &cookie)
+        .await
+        .unwrap()
+        .claims
+        .sid
+        .unwrap();
+
+    emulator
+        .client()
+        .user_management()
+        .revoke_session(&sid)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while account().await.status_code() != StatusCode::UNAUTHORIZED {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the delivered session.revoked did not sign the browser out"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let kinds: Vec<String> = emulator
+        .events()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["user.created", "session.revoked"]);
+    served.abort();
+}

@@ -285,6 +285,7 @@ mod roles;
 mod routes;
 mod seed;
 mod store;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -360,6 +361,8 @@ pub(crate) struct Config {
     pub require_mfa: bool,
     /// The role catalogue.
     pub roles: Roles,
+    /// Where webhooks are delivered.
+    pub webhook_endpoints: Vec<webhooks::Endpoint>,
 }
 
 /// Everything the handlers share.
@@ -473,9 +476,32 @@ pub struct EmulatorBuilder {
     redirect_uris: Vec<String>,
     logout_redirect_uris: Vec<String>,
     allowed_hosts: Vec<String>,
+    webhook_endpoints: Vec<webhooks::Endpoint>,
 }
 
 impl EmulatorBuilder {
+    /// Delivers webhooks (`user.created`, `session.revoked`, ...) to `url`, an `http://`
+    /// endpoint of the app under test, signed with `secret` as WorkOS signs them, retried
+    /// until it answers 2xx (four attempts over about six seconds). Repeatable.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), authkit_emulator::EmulatorError> {
+    /// let emulator = authkit_emulator::Emulator::builder()
+    ///     .webhook_endpoint("http://127.0.0.1:3000/webhooks/workos", "whsec_test")
+    ///     .start()
+    ///     .await?;
+    /// assert!(emulator.events().is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn webhook_endpoint(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.webhook_endpoints.push(webhooks::Endpoint {
+            url: url.into(),
+            secret: secret.into(),
+        });
+        self
+    }
+
     /// The key that signs access tokens. Default: [`SigningKey::development`].
     pub fn signing_key(mut self, key: SigningKey) -> Self {
         self.signing_key = Some(key);
@@ -604,6 +630,7 @@ impl EmulatorBuilder {
             registered,
             require_mfa: self.require_mfa,
             roles,
+            webhook_endpoints: self.webhook_endpoints,
         };
         let signing_key = self.signing_key.unwrap_or_else(SigningKey::development);
         let state: SharedState = Arc::new(State {
@@ -646,6 +673,10 @@ fn router(state: SharedState) -> Router {
     routes::router(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            webhooks::middleware,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             faults::middleware,
         ))
         .layer(axum::middleware::from_fn_with_state(
@@ -673,6 +704,12 @@ impl Emulator {
     /// The socket address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Every event so far (`{"id", "event", "data", "created_at"}`, oldest first), as delivered
+    /// to the [webhook endpoints](EmulatorBuilder::webhook_endpoint).
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.state.store().events.clone()
     }
 
     /// The API key it accepts.

@@ -21,6 +21,10 @@ pub(crate) struct Store {
     pub email_verifications: Table<EmailVerificationRec>,
     /// Sessions, codes, refresh tokens, pending authentications, factors and challenges.
     pub auth: AuthStore,
+    /// Every event, in order (see the `webhooks` module).
+    pub events: Vec<serde_json::Value>,
+    /// Events not yet handed to the webhook deliveries.
+    pub undelivered: Vec<serde_json::Value>,
 }
 
 /// A record with an id.

@@ -35,12 +35,15 @@ pub(crate) fn end_session(store: &mut Store, session_id: &str, now: OffsetDateTi
     let Some(session) = store.auth.sessions.get_mut(session_id) else {
         return false;
     };
-    if session.status == "active" {
-        session.status = "revoked".to_owned();
-        session.ended_at = Some(now);
-        session.updated_at = now;
-        tracing::debug!(session_id, "emulator: session ended");
+    if session.status != "active" {
+        return true;
     }
+    session.status = "revoked".to_owned();
+    session.ended_at = Some(now);
+    session.updated_at = now;
+    tracing::debug!(session_id, "emulator: session ended");
+    let data = session_json(session, now);
+    store.emit("session.revoked", data, now);
     true
 }
 

@@ -249,6 +249,7 @@ async fn create(
     user.password = body.password;
     let json = user.to_json();
     store.users.insert(user);
+    store.emit("user.created", json.clone(), now);
     Ok((StatusCode::CREATED, axum::Json(json)))
 }
 

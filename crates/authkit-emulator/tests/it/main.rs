@@ -9,3 +9,4 @@ mod impersonation;
 mod registration;
 mod rotation;
 mod seeding;
+mod webhooks;

@@ -1,0 +1,150 @@
+//! Webhooks: events the emulator's state changes produce (`user.created`, `session.revoked`,
+//! ...), delivered to the endpoints registered with
+//! [`EmulatorBuilder::webhook_endpoint`](crate::EmulatorBuilder::webhook_endpoint), signed as
+//! WorkOS signs them (`WorkOS-Signature: t=<ms>, v1=<hex HMAC-SHA256 of "<t>.<body>">` with the
+//! endpoint's secret), and retried (up to four attempts over about six seconds) until the
+//! endpoint answers 2xx. Every event is also kept, in order, for [`Emulator::events`](crate::Emulator::events).
+//!
+//! Endpoints are plain `http://` (the emulator has no TLS client): point them at the app under
+//! test on loopback.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::SharedState;
+use crate::store::{Store, new_id, ts};
+
+/// A registered endpoint: where to deliver, and the secret that signs.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    pub url: String,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The pauses before the second, third and fourth attempts.
+const RETRY_PAUSES: [Duration; 3] = [
+    Duration::from_millis(200),
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+];
+
+impl Store {
+    /// Records an event of `kind` about `data`, to deliver after the current request.
+    pub(crate) fn emit(&mut self, kind: &str, data: Value, now: OffsetDateTime) {
+        let event = json!({
+            "object": "event",
+            "id": new_id("event"),
+            "event": kind,
+            "data": data,
+            "created_at": ts(now),
+        });
+        tracing::debug!(event = kind, "emulator: event");
+        self.events.push(event.clone());
+        self.undelivered.push(event);
+    }
+}
+
+/// Delivers the events recorded since the last call to every endpoint, each in its own task.
+pub(crate) fn deliver_pending(state: &SharedState) {
+    let events = std::mem::take(&mut state.store().undelivered);
+    if events.is_empty() || state.config.webhook_endpoints.is_empty() {
+        return;
+    }
+    for event in events {
+        let body = event.to_string();
+        for endpoint in &state.config.webhook_endpoints {
+            tokio::spawn(deliver(endpoint.clone(), body.clone()));
+        }
+    }
+}
+
+/// Axum middleware: after each request, delivers the events it produced.
+pub(crate) async fn middleware(
+    axum::extract::State(state): axum::extract::State<SharedState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    deliver_pending(&state);
+    response
+}
+
+/// The `WorkOS-Signature` of `body` at `timestamp_ms` with `secret`.
+pub(crate) fn signature(secret: &str, body: &str, timestamp_ms: u128) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let tag = ring::hmac::sign(&key, format!("{timestamp_ms}.{body}").as_bytes());
+    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={timestamp_ms}, v1={hex}")
+}
+
+async fn deliver(endpoint: Endpoint, body: String) {
+    for attempt in 0..=RETRY_PAUSES.len() {
+        if attempt > 0 {
+            tokio::time::sleep(RETRY_PAUSES[attempt - 1]).await;
+        }
+        match post(&endpoint, &body).await {
+            Ok(status) if (200..300).contains(&status) => return,
+            Ok(status) => {
+                tracing::info!(url = %endpoint.url, status, attempt, "emulator: webhook refused; retrying")
+            }
+            Err(err) => {
+                tracing::info!(url = %endpoint.url, error = %err, attempt, "emulator: webhook not delivered; retrying")
+            }
+        }
+    }
+    tracing::warn!(url = %endpoint.url, "emulator: gave up delivering a webhook");
+}
+
+/// One POST of `body` to the endpoint, signed now; the status answered.
+async fn post(endpoint: &Endpoint, body: &str) -> Result<u16, String> {
+    let url = url::Url::parse(&endpoint.url).map_err(|e| e.to_string())?;
+    if url.scheme() != "http" {
+        return Err("only http:// endpoints are supported".into());
+    }
+    let host = url.host_str().ok_or("the URL has no host")?.to_owned();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let tcp = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::net::TcpStream::connect((host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| "connecting timed out".to_owned())?
+    .map_err(|e| e.to_string())?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(connection);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let request = axum::http::Request::post(path)
+        .header("host", format!("{host}:{port}"))
+        .header("content-type", "application/json")
+        .header(
+            "workos-signature",
+            signature(&endpoint.secret, body, now_ms),
+        )
+        .header("user-agent", "authkit-emulator webhooks")
+        .body(axum::body::Body::from(body.to_owned()))
+        .map_err(|e| e.to_string())?;
+    let response = tokio::time::timeout(Duration::from_secs(10), sender.send_request(request))
+        .await
+        .map_err(|_| "the endpoint did not answer in time".to_owned())?
+        .map_err(|e| e.to_string())?;
+    Ok(response.status().as_u16())
+}

@@ -1,0 +1,107 @@
+//! Webhook deliveries: signed as WorkOS signs them, retried until the endpoint answers 2xx.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde_json::{Value, json};
+
+use crate::support;
+
+const SECRET: &str = "whsec_emulator_test";
+
+/// Checks a `WorkOS-Signature` header over `body` with [`SECRET`].
+fn verifies(header: &str, body: &[u8]) -> bool {
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => t = Some(value.to_owned()),
+            Some(("v1", value)) => v1 = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return false;
+    };
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET.as_bytes());
+    let signed = [t.as_bytes(), b".", body].concat();
+    let tag: String = ring::hmac::sign(&key, &signed)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    tag == v1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_delivery_is_retried_and_every_one_is_signed() {
+    // An endpoint that refuses the first delivery.
+    let received: Arc<Mutex<Vec<(bool, Value)>>> = Arc::default();
+    let log = received.clone();
+    let endpoint = Router::new().route(
+        "/hooks",
+        post(move |headers: HeaderMap, body: axum::body::Bytes| {
+            let log = log.clone();
+            async move {
+                let signed = headers
+                    .get("workos-signature")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|h| verifies(h, &body));
+                let mut log = log.lock().unwrap();
+                log.push((signed, serde_json::from_slice(&body).unwrap()));
+                if log.len() == 1 {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let served = tokio::spawn(axum::serve(listener, endpoint).into_future());
+    let emulator = support::builder()
+        .webhook_endpoint(url, SECRET)
+        .start()
+        .await
+        .unwrap();
+
+    let created = support::http()
+        .post(format!("{}/user_management/users", emulator.base_url()))
+        .bearer_auth(emulator.api_key())
+        .json(&json!({ "email": "ada@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while received.lock().unwrap().len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no retry arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received = received.lock().unwrap().clone();
+    assert_eq!(
+        received.len(),
+        2,
+        "delivered until accepted, then not again"
+    );
+    for (signed, event) in &received {
+        assert!(
+            signed,
+            "every delivery is signed with the endpoint's secret"
+        );
+        assert_eq!(event["event"], "user.created");
+        assert_eq!(event["data"]["email"], "ada@example.com");
+    }
+    assert_eq!(
+        received[0].1["id"], received[1].1["id"],
+        "a retry is the same event"
+    );
+    assert_eq!(emulator.events().len(), 1);
+    served.abort();
+}

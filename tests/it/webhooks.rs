@@ -250,6 +250,9 @@ async fn the_emulator_delivers_a_signed_session_revoked_and_the_browser_is_signe
         .iter()
         .map(|e| e["event"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(kinds, ["user.created", "session.revoked"]);
+    assert_eq!(
+        kinds,
+        ["user.created", "session.created", "session.revoked"]
+    );
     served.abort();
 }

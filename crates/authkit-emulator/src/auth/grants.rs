@@ -444,7 +444,9 @@ fn start_session(
         user.last_sign_in_at = Some(now);
     }
     let session_id = session.id.clone();
+    let data = session.to_json(now);
     store.auth.sessions.insert(session);
+    store.emit("session.created", data, now);
     if sign_in.public_client {
         store.auth.public_client.insert(session_id.clone());
     }

@@ -105,6 +105,57 @@ pub(crate) enum PendingKind {
     OrganizationSelection,
 }
 
+/// The spec's `auth_method` (snake_case) for a response `authentication_method`.
+fn auth_method(method: &str) -> &'static str {
+    match method {
+        "Password" => "password",
+        "MagicAuth" => "magic_code",
+        "SSO" => "sso",
+        "Passkey" => "passkey",
+        "Impersonation" => "impersonation",
+        "MigratedSession" => "migrated_session",
+        "CrossAppAuth" => "cross_app_auth",
+        "ExternalAuth" => "external_auth",
+        m if m.ends_with("OAuth") => "oauth",
+        _ => "unknown",
+    }
+}
+
+impl SessionRec {
+    /// The status as of `now`: an active session past its expiry is `expired`.
+    pub fn status_at(&self, now: time::OffsetDateTime) -> &str {
+        if self.status == "active" && self.expires_at <= now {
+            "expired"
+        } else {
+            &self.status
+        }
+    }
+
+    /// The spec's session object.
+    pub fn to_json(&self, now: time::OffsetDateTime) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "object": "session",
+            "id": self.id,
+            "user_id": self.user_id,
+            "ip_address": self.ip_address,
+            "user_agent": self.user_agent,
+            "auth_method": auth_method(&self.authentication_method),
+            "status": self.status_at(now),
+            "expires_at": crate::store::ts(self.expires_at),
+            "ended_at": crate::store::ts_opt(self.ended_at),
+            "created_at": crate::store::ts(self.created_at),
+            "updated_at": crate::store::ts(self.updated_at),
+        });
+        if let Some(org) = &self.organization_id {
+            body["organization_id"] = serde_json::json!(org);
+        }
+        if let Some((email, reason)) = &self.impersonator {
+            body["impersonator"] = serde_json::json!({ "email": email, "reason": reason });
+        }
+        body
+    }
+}
+
 /// A sign-in stopped at a step-up, resumed with its pending token.
 #[derive(Debug, Clone)]
 pub(crate) struct PendingAuthRec {

@@ -8,14 +8,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::SharedState;
-use crate::auth::SessionRec;
 use crate::auth::hosted::error_page;
 use crate::http::{ApiError, Json, Query};
-use crate::store::{ListQuery, Store, list_page, ts, ts_opt};
+use crate::store::{ListQuery, Store, list_page};
 
 /// Routes behind the API-key check.
 pub(crate) fn api_routes() -> Router<SharedState> {
@@ -42,58 +41,9 @@ pub(crate) fn end_session(store: &mut Store, session_id: &str, now: OffsetDateTi
     session.ended_at = Some(now);
     session.updated_at = now;
     tracing::debug!(session_id, "emulator: session ended");
-    let data = session_json(session, now);
+    let data = session.to_json(now);
     store.emit("session.revoked", data, now);
     true
-}
-
-/// The spec's `auth_method` (snake_case) for a response `authentication_method`.
-fn auth_method(method: &str) -> &'static str {
-    match method {
-        "Password" => "password",
-        "MagicAuth" => "magic_code",
-        "SSO" => "sso",
-        "Passkey" => "passkey",
-        "Impersonation" => "impersonation",
-        "MigratedSession" => "migrated_session",
-        "CrossAppAuth" => "cross_app_auth",
-        "ExternalAuth" => "external_auth",
-        m if m.ends_with("OAuth") => "oauth",
-        _ => "unknown",
-    }
-}
-
-/// The status as of `now`: an active session past its expiry is `expired`.
-fn status(session: &SessionRec, now: OffsetDateTime) -> &str {
-    if session.status == "active" && session.expires_at <= now {
-        "expired"
-    } else {
-        &session.status
-    }
-}
-
-/// The spec's session object.
-fn session_json(session: &SessionRec, now: OffsetDateTime) -> Value {
-    let mut body = json!({
-        "object": "session",
-        "id": session.id,
-        "user_id": session.user_id,
-        "ip_address": session.ip_address,
-        "user_agent": session.user_agent,
-        "auth_method": auth_method(&session.authentication_method),
-        "status": status(session, now),
-        "expires_at": ts(session.expires_at),
-        "ended_at": ts_opt(session.ended_at),
-        "created_at": ts(session.created_at),
-        "updated_at": ts(session.updated_at),
-    });
-    if let Some(org) = &session.organization_id {
-        body["organization_id"] = json!(org);
-    }
-    if let Some((email, reason)) = &session.impersonator {
-        body["impersonator"] = json!({ "email": email, "reason": reason });
-    }
-    body
 }
 
 #[derive(Deserialize)]
@@ -192,6 +142,6 @@ async fn list(
         .auth
         .sessions
         .iter()
-        .filter(|s| s.user_id == user_id && status(s, now) == "active");
-    list_page(rows, &q, |s| session_json(s, now)).map(axum::Json)
+        .filter(|s| s.user_id == user_id && s.status_at(now) == "active");
+    list_page(rows, &q, |s| s.to_json(now)).map(axum::Json)
 }

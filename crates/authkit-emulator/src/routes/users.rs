@@ -355,18 +355,22 @@ async fn update(
         Patch::Value(v) => user.locale = Some(v),
     }
     user.updated_at = now;
-    Ok(axum::Json(user.to_json()))
+    let json = user.to_json();
+    store.emit("user.updated", json.clone(), now);
+    Ok(axum::Json(json))
 }
 
 async fn remove(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let now = state.now();
     let mut store = state.store();
-    store
+    let removed = store
         .users
         .remove(&id)
         .ok_or_else(|| ApiError::not_found("User", &id))?;
+    store.emit("user.deleted", removed.to_json(), now);
     let memberships: Vec<String> = store
         .memberships
         .iter()

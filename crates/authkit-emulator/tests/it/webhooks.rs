@@ -105,3 +105,60 @@ async fn a_refused_delivery_is_retried_and_every_one_is_signed() {
     assert_eq!(emulator.events().len(), 1);
     served.abort();
 }
+
+#[tokio::test]
+async fn users_and_sessions_changing_are_events() {
+    let emulator = support::start().await;
+    let id = support::user(&emulator, "ada@example.com").await;
+    let auth = support::password_sign_in(&emulator, "ada@example.com").await;
+    let api = |method: reqwest::Method, path: String| {
+        support::http()
+            .request(method, format!("{}{path}", emulator.base_url()))
+            .bearer_auth(emulator.api_key())
+    };
+    let sid = support::verify(&emulator, auth["access_token"].as_str().unwrap()).await["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    api(
+        reqwest::Method::POST,
+        "/user_management/sessions/revoke".into(),
+    )
+    .json(&json!({ "session_id": sid }))
+    .send()
+    .await
+    .unwrap();
+    api(reqwest::Method::PUT, format!("/user_management/users/{id}"))
+        .json(&json!({ "first_name": "Ada" }))
+        .send()
+        .await
+        .unwrap();
+    api(
+        reqwest::Method::DELETE,
+        format!("/user_management/users/{id}"),
+    )
+    .send()
+    .await
+    .unwrap();
+    let events = emulator.events();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "user.created",
+            "session.created",
+            "session.revoked",
+            "user.updated",
+            "user.deleted"
+        ]
+    );
+    assert_eq!(events[1]["data"]["id"], sid.as_str());
+    assert_eq!(events[2]["data"]["status"], "revoked");
+    assert_eq!(events[3]["data"]["first_name"], "Ada");
+    let ids: std::collections::HashSet<&str> =
+        events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), events.len(), "every event has its own id");
+}

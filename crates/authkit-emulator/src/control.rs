@@ -33,6 +33,8 @@ pub(crate) fn routes(state: SharedState) -> Router<SharedState> {
         .route("/__emulator/signing-keys/publish", post(publish_key))
         .route("/__emulator/signing-keys/retire", post(retire_key))
         .route("/__emulator/reset", post(reset))
+        .route("/__emulator/events", get(events))
+        .route("/__emulator/webhooks", post(add_webhook))
         .route("/__emulator/{*rest}", axum::routing::any(unknown))
         .route_layer(axum::middleware::from_fn_with_state(state, require_api_key))
 }
@@ -105,6 +107,40 @@ fn request_json(r: &RecordedRequest) -> Value {
 }
 
 /// `GET /__emulator/requests`: the request log, oldest first.
+/// `GET /__emulator/events`: every event so far, oldest first.
+async fn events(State(state): State<SharedState>) -> axum::Json<Value> {
+    axum::Json(json!({ "data": state.store().events.clone() }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookBody {
+    url: String,
+    secret: String,
+}
+
+/// `POST /__emulator/webhooks` `{url, secret}`: delivers the events from now on to `url` too.
+async fn add_webhook(
+    State(state): State<SharedState>,
+    Json(body): Json<WebhookBody>,
+) -> Result<StatusCode, ApiError> {
+    if !body.url.starts_with("http://") {
+        return Err(ApiError::invalid_params(
+            "url",
+            "the emulator delivers webhooks to http:// endpoints only (the app under test on loopback)",
+        ));
+    }
+    state
+        .webhook_endpoints
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(crate::webhooks::Endpoint {
+            url: body.url,
+            secret: body.secret,
+        });
+    Ok(StatusCode::CREATED)
+}
+
 async fn requests(State(state): State<SharedState>) -> axum::Json<Value> {
     let log: Vec<Value> = state.faults.requests().iter().map(request_json).collect();
     axum::Json(json!({ "data": log }))

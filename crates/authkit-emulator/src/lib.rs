@@ -302,7 +302,7 @@ pub use faults::{Fault, FaultId, RecordedRequest};
 pub use outbox::{Email, EmailKind};
 pub use seed::{
     DomainState, MembershipStatus, Seed, SeedDomain, SeedMembership, SeedOrganization, SeedRole,
-    SeedUser,
+    SeedUser, SeedWebhook,
 };
 
 use auth::tokens::KeyRing;
@@ -361,8 +361,6 @@ pub(crate) struct Config {
     pub require_mfa: bool,
     /// The role catalogue.
     pub roles: Roles,
-    /// Where webhooks are delivered.
-    pub webhook_endpoints: Vec<webhooks::Endpoint>,
 }
 
 /// Everything the handlers share.
@@ -375,6 +373,8 @@ pub(crate) struct State {
     keys: RwLock<KeyRing>,
     /// Seconds added to the real clock (see [`Emulator::advance_clock`]).
     clock_offset: AtomicI64,
+    /// Where webhooks are delivered (added to by the control API).
+    pub webhook_endpoints: RwLock<Vec<webhooks::Endpoint>>,
     /// The seed, with every id filled in, that [`Emulator::reset`] restores.
     seed: Seed,
     /// The key that signed at start, restored by [`Emulator::reset`].
@@ -526,6 +526,9 @@ impl EmulatorBuilder {
             self.client_id = Some(client_id);
         }
         self.redirect_uris.append(&mut seed.redirect_uris);
+        for hook in std::mem::take(&mut seed.webhooks) {
+            self = self.webhook_endpoint(hook.url, hook.secret);
+        }
         self.logout_redirect_uris
             .append(&mut seed.logout_redirect_uris);
         self.seed.merge(seed);
@@ -630,7 +633,6 @@ impl EmulatorBuilder {
             registered,
             require_mfa: self.require_mfa,
             roles,
-            webhook_endpoints: self.webhook_endpoints,
         };
         let signing_key = self.signing_key.unwrap_or_else(SigningKey::development);
         let state: SharedState = Arc::new(State {
@@ -639,6 +641,7 @@ impl EmulatorBuilder {
             outbox: Outbox::default(),
             faults: Faults::default(),
             keys: RwLock::new(KeyRing::new(signing_key.clone())),
+            webhook_endpoints: RwLock::new(self.webhook_endpoints),
             clock_offset: AtomicI64::new(0),
             seed,
             initial_key: signing_key,

@@ -68,6 +68,10 @@ pub struct Seed {
     /// Registered logout redirect URIs (see [`EmulatorBuilder::logout_redirect_uri`](super::EmulatorBuilder::logout_redirect_uri)).
     #[serde(default)]
     pub logout_redirect_uris: Vec<String>,
+    /// Webhook endpoints (see
+    /// [`EmulatorBuilder::webhook_endpoint`](super::EmulatorBuilder::webhook_endpoint)).
+    #[serde(default)]
+    pub webhooks: Vec<SeedWebhook>,
     /// The role catalogue. When it lists any role, memberships and invitations may only use
     /// its slugs (others get WorkOS's `invalid_role` error) and access tokens carry the
     /// `permissions` of the member's roles. Without one, any role slug is accepted and only
@@ -288,6 +292,7 @@ impl Seed {
         self.default_role = other.default_role.or(self.default_role.take());
         self.redirect_uris.extend(other.redirect_uris);
         self.logout_redirect_uris.extend(other.logout_redirect_uris);
+        self.webhooks.extend(other.webhooks);
         self.roles.extend(other.roles);
         self.users.extend(other.users);
         self.organizations.extend(other.organizations);
@@ -606,6 +611,26 @@ impl SeedOrganization {
             state,
         });
         self
+    }
+}
+
+/// A webhook endpoint in a seed file: `{ url: http://127.0.0.1:3000/webhooks/workos,
+/// secret: whsec_... }`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedWebhook {
+    /// Where to deliver (`http://`).
+    pub url: String,
+    /// The secret that signs the deliveries.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for SeedWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedWebhook")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 

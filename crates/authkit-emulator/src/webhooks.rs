@@ -57,12 +57,17 @@ impl Store {
 /// Delivers the events recorded since the last call to every endpoint, each in its own task.
 pub(crate) fn deliver_pending(state: &SharedState) {
     let events = std::mem::take(&mut state.store().undelivered);
-    if events.is_empty() || state.config.webhook_endpoints.is_empty() {
+    let endpoints = state
+        .webhook_endpoints
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if events.is_empty() || endpoints.is_empty() {
         return;
     }
     for event in events {
         let body = event.to_string();
-        for endpoint in &state.config.webhook_endpoints {
+        for endpoint in &endpoints {
             tokio::spawn(deliver(endpoint.clone(), body.clone()));
         }
     }

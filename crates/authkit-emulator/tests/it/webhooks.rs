@@ -162,3 +162,84 @@ async fn users_and_sessions_changing_are_events() {
         events.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), events.len(), "every event has its own id");
 }
+
+/// An endpoint on loopback that keeps the events it receives (answering 200).
+async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>, tokio::task::JoinHandle<()>) {
+    let received: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let log = received.clone();
+    let app = Router::new().route(
+        "/hooks",
+        post(move |body: axum::body::Bytes| {
+            let log = log.clone();
+            async move {
+                log.lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap());
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let served = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, received, served)
+}
+
+async fn eventually_received(received: &Arc<Mutex<Vec<Value>>>, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while received.lock().unwrap().len() < n {
+        assert!(std::time::Instant::now() < deadline, "not delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_come_from_a_seed_file_or_the_control_api() {
+    let (seeded_url, seeded, a) = receiver().await;
+    let (added_url, added, b) = receiver().await;
+    let seed = authkit_emulator::Seed::from_yaml_str(&format!(
+        "webhooks:\n  - {{ url: \"{seeded_url}\", secret: {SECRET} }}\n"
+    ))
+    .unwrap();
+    let emulator = support::builder().seed(seed).start().await.unwrap();
+    let control = |path: &str, body: Value| {
+        support::http()
+            .post(format!("{}/__emulator/{path}", emulator.base_url()))
+            .bearer_auth(emulator.api_key())
+            .json(&body)
+            .send()
+    };
+    // Only http:// endpoints.
+    let refused = control(
+        "webhooks",
+        json!({ "url": "https://example.com/hooks", "secret": "s" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 422);
+    let ok = control("webhooks", json!({ "url": added_url, "secret": SECRET }))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 201);
+
+    support::user(&emulator, "ada@example.com").await;
+    eventually_received(&seeded, 1).await;
+    eventually_received(&added, 1).await;
+    assert_eq!(seeded.lock().unwrap()[0]["event"], "user.created");
+    assert_eq!(added.lock().unwrap()[0]["event"], "user.created");
+
+    let listed: Value = support::http()
+        .get(format!("{}/__emulator/events", emulator.base_url()))
+        .bearer_auth(emulator.api_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"][0]["event"], "user.created");
+    a.abort();
+    b.abort();
+}

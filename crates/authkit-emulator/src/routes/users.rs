@@ -188,10 +188,22 @@ fn check_external_id(
         .find(|u| u.external_id.as_deref() == Some(external_id) && Some(u.id.as_str()) != except)
         .is_some()
     {
+        let message = format!("The external_id '{external_id}' is already used by another user.");
+        // Creating, the spec documents a 400 `user_creation_error` listing what failed.
+        if except.is_none() {
+            return Err(ApiError::code(
+                StatusCode::BAD_REQUEST,
+                "user_creation_error",
+                "Validation failed.",
+            )
+            .with(serde_json::json!({
+                "errors": [{ "code": "external_id_already_used", "message": message }],
+            })));
+        }
         return Err(ApiError::code(
             StatusCode::BAD_REQUEST,
             "external_id_already_used",
-            format!("The external_id '{external_id}' is already used by another user."),
+            message,
         ));
     }
     Ok(())

@@ -543,3 +543,32 @@ async fn a_repeated_or_malformed_query_parameter_gets_the_json_error_shape() {
         assert_eq!(body["errors"][0]["field"], "limit", "{query}: {body}");
     }
 }
+
+/// A taken `external_id` on user creation answers the spec's `user_creation_error` with the
+/// failed check listed; on update, `external_id_already_used`.
+#[tokio::test]
+async fn a_taken_external_id_answers_as_the_spec_documents() {
+    let emulator = support::start().await;
+    let create = |email: &str| {
+        support::http()
+            .post(format!("{}/user_management/users", emulator.base_url()))
+            .bearer_auth(emulator.api_key())
+            .json(&json!({ "email": email, "external_id": "crm_42" }))
+            .send()
+    };
+    assert_eq!(create("ada@example.com").await.unwrap().status(), 201);
+    let taken = create("grace@example.com").await.unwrap();
+    assert_eq!(taken.status(), 400);
+    let body: Value = taken.json().await.unwrap();
+    assert_eq!(body["code"], "user_creation_error", "{body}");
+    assert_eq!(
+        body["errors"][0]["code"], "external_id_already_used",
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("crm_42")
+    );
+}

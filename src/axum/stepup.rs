@@ -321,6 +321,20 @@ async fn verify_email_page(State(authkit): State<AuthKit>, session: Session) -> 
     }
 }
 
+/// A step-up form post: refused when cross-site, else `route` as a sign-in route (see
+/// [`sign_in_route`]). `route` is a future, so nothing of it runs for a refused post.
+async fn step_up_post(
+    authkit: &AuthKit,
+    session: &Session,
+    headers: &HeaderMap,
+    route: impl std::future::Future<Output = Response>,
+) -> Response {
+    if let Err(refused) = authkit.inner.origins.check(headers) {
+        return refused.into_response();
+    }
+    sign_in_route(authkit, session, route).await
+}
+
 async fn verify_email(
     State(authkit): State<AuthKit>,
     session: Session,
@@ -328,15 +342,8 @@ async fn verify_email(
     RequesterOf(requester): RequesterOf,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Err(refused) = authkit.inner.origins.check(&headers) {
-        return refused.into_response();
-    }
-    sign_in_route(
-        &authkit,
-        &session,
-        check_email_code(&authkit, &session, form, &requester),
-    )
-    .await
+    let route = check_email_code(&authkit, &session, form, &requester);
+    step_up_post(&authkit, &session, &headers, route).await
 }
 
 async fn check_email_code(
@@ -485,15 +492,8 @@ async fn mfa(
     RequesterOf(requester): RequesterOf,
     Form(form): Form<CodeForm>,
 ) -> Response {
-    if let Err(refused) = authkit.inner.origins.check(&headers) {
-        return refused.into_response();
-    }
-    sign_in_route(
-        &authkit,
-        &session,
-        check_totp_code(&authkit, &session, form, &requester),
-    )
-    .await
+    let route = check_totp_code(&authkit, &session, form, &requester);
+    step_up_post(&authkit, &session, &headers, route).await
 }
 
 async fn check_totp_code(
@@ -585,11 +585,8 @@ async fn select_organization(
     RequesterOf(requester): RequesterOf,
     Form(form): Form<OrganizationForm>,
 ) -> Response {
-    if let Err(refused) = authkit.inner.origins.check(&headers) {
-        return refused.into_response();
-    }
     let route = choose_organization(&authkit, &session, form, &requester);
-    sign_in_route(&authkit, &session, route).await
+    step_up_post(&authkit, &session, &headers, route).await
 }
 
 async fn choose_organization(

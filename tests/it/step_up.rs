@@ -446,3 +446,37 @@ async fn a_workos_outage_during_a_step_up_keeps_it_going() {
     assert_eq!(account(&app).await["email"], "ada@example.com");
     support::assert_contract(&app.emulator);
 }
+
+#[tokio::test]
+async fn a_cross_site_post_to_a_step_up_form_is_refused_and_the_step_up_stays() {
+    let app = TestApp::start().await;
+    let (_, acme, _) = app.member_of_acme_and_globex("ada@example.com").await;
+    let callback = callback_with_step_ups(&app, "ada@example.com", "").await;
+    assert_eq!(location(&callback), "/auth/select-organization");
+
+    for path in [
+        "/auth/select-organization",
+        "/auth/verify-email",
+        "/auth/mfa",
+    ] {
+        let refused = app
+            .server
+            .post(path)
+            .add_header("origin", "https://evil.example")
+            .form(&[("organization_id", acme.as_str()), ("code", "123456")])
+            .await;
+        refused.assert_status(StatusCode::FORBIDDEN);
+    }
+    assert_signed_out(&app).await;
+
+    // The browser's own post still finishes the sign-in.
+    let done = app
+        .server
+        .post("/auth/select-organization")
+        .add_header("origin", "http://localhost:3000")
+        .form(&[("organization_id", acme.as_str())])
+        .await;
+    done.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(account(&app).await["organization_id"], acme.as_str());
+    support::assert_contract(&app.emulator);
+}

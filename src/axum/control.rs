@@ -13,7 +13,7 @@ use super::config::AuthKit;
 use super::extract::{AuthRejection, AuthUser};
 use super::session;
 use crate::session::jwt::TokenError;
-use crate::session::refresh::{self, ExchangeError, Exchanged};
+use crate::session::refresh::{self, ExchangeError};
 use crate::session::requester::Requester;
 use crate::user_management::AuthenticateResponse;
 
@@ -208,37 +208,7 @@ impl SessionControl {
     /// WorkOS refusing the refresh token signs the session out ([`ControlError::SessionEnded`]);
     /// WorkOS failing leaves it as it was.
     pub async fn refresh(&self) -> Result<AuthUser, ControlError> {
-        let current = session::load(&self.session)
-            .await
-            .map_err(|err| ControlError::Store(err.to_string()))?
-            .ok_or(ControlError::NotSignedIn)?;
-        let core = &self.authkit.inner.core;
-        let mut exchanged = refresh::exchange(core, &current, None, &self.requester).await;
-        if let Err(ExchangeError::Api(err)) = &exchanged
-            && err.is_invalid_grant()
-            && let Some(stored) = refresh::won_elsewhere(&self.session, &current).await
-        {
-            // Refreshed by another request or machine meanwhile: refresh its tokens.
-            exchanged = refresh::exchange(core, &stored, None, &self.requester).await;
-        }
-        match exchanged {
-            Ok(next) => {
-                refresh::save_now(&self.session, next.session())
-                    .await
-                    .map_err(|err| ControlError::Store(err.to_string()))?;
-                Ok(match next {
-                    Exchanged::Verified(next) => AuthUser::from_session(next),
-                    // Kept to be verified later; the verified tokens serve meanwhile.
-                    Exchanged::Unverified { session, .. } => AuthUser::from_session(session),
-                })
-            }
-            Err(ExchangeError::Api(err)) if err.is_invalid_grant() => {
-                let _ = session::clear(&self.session).await;
-                core.stats.sign_out(crate::session::stats::SignOut::Refused);
-                Err(ControlError::SessionEnded)
-            }
-            Err(ExchangeError::Api(err)) => Err(ControlError::Api(err)),
-        }
+        self.exchange_now(None).await
     }
 
     /// Scopes the session to another of the user's organizations (new tokens with that
@@ -268,32 +238,42 @@ impl SessionControl {
         organization_id: &str,
         return_to: &str,
     ) -> Result<AuthUser, ControlError> {
+        self.exchange_now(Some((organization_id, return_to))).await
+    }
+
+    /// Exchanges the refresh token now, scoped to `switch`'s organization when given (with the
+    /// page to come back to after the organization's own sign-in), and stores the result.
+    async fn exchange_now(&self, switch: Option<(&str, &str)>) -> Result<AuthUser, ControlError> {
         let current = session::load(&self.session)
             .await
             .map_err(|err| ControlError::Store(err.to_string()))?
             .ok_or(ControlError::NotSignedIn)?;
         let core = &self.authkit.inner.core;
-        let organization = Some(organization_id.to_owned());
-        let mut switched =
-            refresh::exchange(core, &current, organization.clone(), &self.requester).await;
-        if let Err(ExchangeError::Api(err)) = &switched
-            && err.is_invalid_grant()
-            && let Some(stored) = refresh::won_elsewhere(&self.session, &current).await
-        {
-            switched = refresh::exchange(core, &stored, organization, &self.requester).await;
-        }
-        match switched {
+        let organization = switch.map(|(org, _)| org.to_owned());
+        let exchanged = refresh::exchange_recovering(
+            core,
+            &self.session,
+            &current,
+            organization,
+            &self.requester,
+        )
+        .await;
+        match exchanged {
             Ok(next) => {
                 refresh::save_now(&self.session, next.session())
                     .await
                     .map_err(|err| ControlError::Store(err.to_string()))?;
-                tracing::info!(user = %next.session().user.id, organization = %organization_id, "switched organization");
-                Ok(match next {
-                    Exchanged::Verified(next) => AuthUser::from_session(next),
-                    Exchanged::Unverified { session, .. } => AuthUser::from_session(session),
-                })
+                if let Some((organization_id, _)) = switch {
+                    tracing::info!(user = %next.session().user.id, organization = %organization_id, "switched organization");
+                }
+                // Unverified tokens are kept to be verified later; the verified ones serve
+                // meanwhile.
+                Ok(AuthUser::from_session(next.into_session()))
             }
-            Err(ExchangeError::Api(err)) if needs_organization_sign_in(&err) => {
+            Err(ExchangeError::Api(err))
+                if switch.is_some() && needs_organization_sign_in(&err) =>
+            {
+                let (organization_id, return_to) = switch.unwrap_or_default();
                 tracing::info!(organization = %organization_id, code = err.code(), "the organization requires its own sign-in; sending the user through AuthKit");
                 Err(ControlError::SignInRequired(organization_sign_in(
                     &self.authkit,

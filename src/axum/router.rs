@@ -464,22 +464,16 @@ async fn switch_organization(
     };
     // The switch spends the session's refresh token, which is single use (this request's own
     // pass through AuthLayer already joined any refresh of it in this process).
-    let organization = Some(form.organization_id.clone());
-    let mut switched = refresh::exchange(
+    // Another request or machine refreshing first is recovered from: the switch then uses the
+    // tokens it stored.
+    let switched = refresh::exchange_recovering(
         &authkit.inner.core,
+        &session,
         &current,
-        organization.clone(),
+        Some(form.organization_id.clone()),
         &requester,
     )
     .await;
-    if let Err(ExchangeError::Api(err)) = &switched
-        && err.is_invalid_grant()
-        && let Some(stored) = refresh::won_elsewhere(&session, &current).await
-    {
-        // Another request or machine refreshed the session first: switch with its tokens.
-        tracing::debug!("the session was refreshed elsewhere; switching with its tokens");
-        switched = refresh::exchange(&authkit.inner.core, &stored, organization, &requester).await;
-    }
     match switched {
         // Stored whether or not the new access token verified: the old refresh token is
         // spent. Unverified tokens are verified (and the switch shows) on a later request.

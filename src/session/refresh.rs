@@ -246,6 +246,34 @@ impl Exchanged {
             Exchanged::Verified(session) | Exchanged::Unverified { session, .. } => session,
         }
     }
+
+    /// The session to store, owned (for unverified tokens: the verified ones still serve).
+    pub(crate) fn into_session(self) -> AuthSession {
+        match self {
+            Exchanged::Verified(session) | Exchanged::Unverified { session, .. } => session,
+        }
+    }
+}
+
+/// [`exchange`] for a request's own refresh (a "refresh now", an organization switch): when
+/// WorkOS refuses the refresh token because another request or machine has just spent it,
+/// exchanges the tokens that one stored instead.
+pub(crate) async fn exchange_recovering(
+    core: &Arc<Core>,
+    session: &Session,
+    current: &AuthSession,
+    organization_id: Option<String>,
+    requester: &Requester,
+) -> Result<Exchanged, ExchangeError> {
+    let exchanged = exchange(core, current, organization_id.clone(), requester).await;
+    if let Err(ExchangeError::Api(err)) = &exchanged
+        && err.is_invalid_grant()
+        && let Some(stored) = won_elsewhere(session, current).await
+    {
+        tracing::debug!("the session was refreshed elsewhere; exchanging its tokens");
+        return exchange(core, &stored, organization_id, requester).await;
+    }
+    exchanged
 }
 
 /// Exchanges the refresh token of `current` for new tokens; scoped to `organization_id` when

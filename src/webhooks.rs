@@ -217,13 +217,7 @@ impl Webhooks {
                 tolerance: self.tolerance.as_secs(),
             });
         }
-        let key = ring::hmac::Key::new(
-            ring::hmac::HMAC_SHA256,
-            self.secret.expose_secret().as_bytes(),
-        );
-        let mut signed = timestamp.to_string().into_bytes();
-        signed.push(b'.');
-        signed.extend_from_slice(body);
+        let (key, signed) = self.signing_input(body, timestamp);
         // `ring::hmac::verify` compares in constant time.
         let valid = signatures
             .iter()
@@ -234,9 +228,8 @@ impl Webhooks {
         serde_json::from_slice(body).map_err(|err| WebhookError::InvalidPayload(err.to_string()))
     }
 
-    /// The `WorkOS-Signature` header WorkOS would send with `body` at `timestamp_ms` (for
-    /// tests and emulators that deliver webhooks).
-    pub fn sign(&self, body: &[u8], timestamp_ms: u64) -> String {
+    /// The HMAC key and the signed bytes (`<timestamp>.<body>`) of a delivery.
+    fn signing_input(&self, body: &[u8], timestamp_ms: u64) -> (ring::hmac::Key, Vec<u8>) {
         let key = ring::hmac::Key::new(
             ring::hmac::HMAC_SHA256,
             self.secret.expose_secret().as_bytes(),
@@ -244,6 +237,13 @@ impl Webhooks {
         let mut signed = timestamp_ms.to_string().into_bytes();
         signed.push(b'.');
         signed.extend_from_slice(body);
+        (key, signed)
+    }
+
+    /// The `WorkOS-Signature` header WorkOS would send with `body` at `timestamp_ms` (for
+    /// tests and emulators that deliver webhooks).
+    pub fn sign(&self, body: &[u8], timestamp_ms: u64) -> String {
+        let (key, signed) = self.signing_input(body, timestamp_ms);
         let tag = ring::hmac::sign(&key, &signed);
         let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
         format!("t={timestamp_ms}, v1={hex}")

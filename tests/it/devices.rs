@@ -80,16 +80,7 @@ async fn browser_on(
                 .layer(authkit.layer(app.store.clone())),
         )
         .unwrap();
-    let login = browser.get("/auth/login").await;
-    let authorize = support::app::location(&login);
-    let callback = app.emulator.approve_sign_in(&authorize, email).unwrap();
-    browser
-        .get(&format!(
-            "{}?{}",
-            callback.path(),
-            callback.query().unwrap()
-        ))
-        .add_header("user-agent", agent)
+    support::app::browser_sign_in(&browser, &app.emulator, "/auth/login", email, Some(agent))
         .await
         .assert_status(StatusCode::SEE_OTHER);
     browser

@@ -40,18 +40,14 @@ async fn the_examples_pages_cannot_be_framed() {
     assert!(home.text().contains("You are not signed in"));
     assert_not_frameable(&home, "/ signed out");
 
-    let login = browser.get("/auth/login?return_to=%2Faccount").await;
-    login.assert_status(StatusCode::SEE_OTHER);
-    let callback = emulator
-        .approve_sign_in(&location(&login), "alice@example.com")
-        .unwrap();
-    let done = browser
-        .get(&format!(
-            "{}?{}",
-            callback.path(),
-            callback.query().unwrap()
-        ))
-        .await;
+    let done = support::app::browser_sign_in(
+        &browser,
+        &emulator,
+        "/auth/login?return_to=%2Faccount",
+        "alice@example.com",
+        None,
+    )
+    .await;
     assert_eq!(location(&done), "/account");
 
     let account = browser.get("/account").await;
@@ -93,15 +89,8 @@ async fn signed_in_example(
             .unwrap();
         link = link.organization(id);
     }
-    let login = browser.get(&link.to_string()).await;
-    let callback = emulator.approve_sign_in(&location(&login), email).unwrap();
-    let done = browser
-        .get(&format!(
-            "{}?{}",
-            callback.path(),
-            callback.query().unwrap()
-        ))
-        .await;
+    let done =
+        support::app::browser_sign_in(&browser, &emulator, &link.to_string(), email, None).await;
     done.assert_status(StatusCode::SEE_OTHER);
     (emulator, browser)
 }
@@ -180,19 +169,15 @@ async fn your_sessions_lists_both_browsers_and_signs_the_other_out() {
     };
     let (laptop, phone) = (browser(), browser());
     for (browser, agent) in [(&laptop, "Laptop/1.0"), (&phone, "Phone/1.0")] {
-        let login = browser.get("/auth/login").await;
-        let callback = emulator
-            .approve_sign_in(&location(&login), "alice@example.com")
-            .unwrap();
-        browser
-            .get(&format!(
-                "{}?{}",
-                callback.path(),
-                callback.query().unwrap()
-            ))
-            .add_header("user-agent", agent)
-            .await
-            .assert_status(StatusCode::SEE_OTHER);
+        support::app::browser_sign_in(
+            browser,
+            &emulator,
+            "/auth/login",
+            "alice@example.com",
+            Some(agent),
+        )
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
     }
     let page = laptop.get("/account/devices").await;
     page.assert_status_ok();

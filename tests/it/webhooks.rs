@@ -206,17 +206,9 @@ async fn the_emulator_delivers_a_signed_session_revoked_and_the_browser_is_signe
         .unwrap();
 
     support::app::user(&emulator, "ada@example.com").await;
-    let login = browser.get("/auth/login").await;
-    let callback = emulator
-        .approve_sign_in(&support::app::location(&login), "ada@example.com")
-        .unwrap();
-    let done = browser
-        .get(&format!(
-            "{}?{}",
-            callback.path(),
-            callback.query().unwrap()
-        ))
-        .await;
+    let done =
+        support::app::browser_sign_in(&browser, &emulator, "/auth/login", "ada@example.com", None)
+            .await;
     let cookie = done.cookie(SESSION_COOKIE).value().to_owned();
     let account = || {
         browser

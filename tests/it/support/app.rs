@@ -269,6 +269,30 @@ pub async fn member_of_acme_and_globex(emulator: &Emulator, email: &str) -> (Use
     (user, acme, globex)
 }
 
+/// Signs `email` in on `browser` (a server with its own cookie jar) through the sign-in route
+/// `link`, approved at `emulator`, the callback sent with `user_agent` if given; returns the
+/// callback's answer.
+pub async fn browser_sign_in(
+    browser: &TestServer,
+    emulator: &Emulator,
+    link: &str,
+    email: &str,
+    user_agent: Option<&str>,
+) -> TestResponse {
+    let login = browser.get(link).await;
+    login.assert_status(axum::http::StatusCode::SEE_OTHER);
+    let callback = emulator.approve_sign_in(&location(&login), email).unwrap();
+    let mut request = browser.get(&format!(
+        "{}?{}",
+        callback.path(),
+        callback.query().unwrap()
+    ));
+    if let Some(agent) = user_agent {
+        request = request.add_header("user-agent", agent);
+    }
+    request.await
+}
+
 pub fn location(response: &TestResponse) -> String {
     response
         .headers()

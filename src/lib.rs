@@ -5,7 +5,8 @@
 //!
 //! - [`Client`]: a typed, async client for every WorkOS User Management operation, with
 //!   retries, idempotency keys, typed errors (authentication step-ups included) and pagination
-//!   as pages or a `Stream`. See [`user_management`].
+//!   as pages or a `Stream`. See [`user_management`], and [`organizations`] for organizations,
+//!   their domains, roles and permissions.
 //! - `AuthKit`, `AuthUser` (feature `axum`): sign-in routes, a tower layer that authenticates
 //!   each request from its session (refreshing tokens before they expire) or its bearer token,
 //!   and extractors for handlers; the rest of the integration is in `web`, the framework-free
@@ -60,6 +61,7 @@ mod macros;
 mod axum;
 mod client;
 mod digest;
+pub mod organizations;
 mod secret;
 #[cfg(feature = "axum")]
 pub mod session;

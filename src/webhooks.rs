@@ -62,6 +62,16 @@ string_enum!(
         OrganizationUpdated = "organization.updated",
         /// `organization.deleted`.
         OrganizationDeleted = "organization.deleted",
+        /// `organization_domain.created`.
+        OrganizationDomainCreated = "organization_domain.created",
+        /// `organization_domain.updated`.
+        OrganizationDomainUpdated = "organization_domain.updated",
+        /// `organization_domain.deleted`.
+        OrganizationDomainDeleted = "organization_domain.deleted",
+        /// `organization_domain.verified`.
+        OrganizationDomainVerified = "organization_domain.verified",
+        /// `organization_domain.verification_failed` (its data is `{reason, organization_domain}`).
+        OrganizationDomainVerificationFailed = "organization_domain.verification_failed",
         /// `organization_membership.created`.
         OrganizationMembershipCreated = "organization_membership.created",
         /// `organization_membership.updated`.
@@ -115,7 +125,12 @@ impl Event {
     }
 
     /// The data as `T`, e.g. [`User`](crate::user_management::User) for `user.*`,
-    /// [`Session`](crate::user_management::Session) for `session.*`.
+    /// [`Session`](crate::user_management::Session) for `session.*`,
+    /// [`Organization`](crate::organizations::Organization) for `organization.*`,
+    /// [`OrganizationDomain`](crate::organizations::OrganizationDomain) for
+    /// `organization_domain.*` (but `verification_failed`), and
+    /// [`OrganizationMembership`](crate::user_management::OrganizationMembership) for
+    /// `organization_membership.*`.
     ///
     /// ```
     /// use authkit_axum::webhooks::Event;

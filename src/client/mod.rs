@@ -21,6 +21,7 @@ pub use pagination::{ListMetadata, Order, Page, PageParams};
 pub(crate) use transport::Endpoint;
 
 use crate::SecretString;
+use crate::organizations::Organizations;
 use crate::user_management::UserManagement;
 
 /// The default WorkOS API base URL.
@@ -100,6 +101,11 @@ impl Client {
     /// The User Management API (AuthKit): users, authentication, memberships, invitations, ...
     pub fn user_management(&self) -> UserManagement {
         UserManagement::new(self.clone())
+    }
+
+    /// The Organizations API: organizations, their domains, roles and permissions.
+    pub fn organizations(&self) -> Organizations {
+        Organizations::new(self.clone())
     }
 
     /// The API base URL, e.g. `https://api.workos.com/`.

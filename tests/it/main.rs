@@ -30,6 +30,7 @@ mod magic_auth;
 mod mfa;
 mod organization_memberships;
 mod organization_sso;
+mod organizations;
 mod outbox;
 mod password_reset;
 mod redaction;

@@ -24,8 +24,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! What it serves: every User Management endpoint, with WorkOS's paths, bodies, status codes
-//! and error shapes; RS256 access tokens and a JWKS
+//! What it serves: every User Management endpoint, and the Organizations API (organizations,
+//! organization domains, the roles and permissions of `/authorization`), with WorkOS's paths,
+//! bodies, status codes and error shapes; RS256 access tokens and a JWKS
 //! at `/sso/jwks/{client_id}`; a hosted sign-in page at `/user_management/authorize`; an
 //! [outbox](Emulator::outbox) of the emails WorkOS would send; and [fault injection](Fault).
 //!
@@ -808,7 +809,8 @@ impl Emulator {
         self.state.reset();
     }
 
-    /// Creates an organization (the User Management API has no endpoint for it) and returns its id.
+    /// Creates an organization directly (without an `organization.created` event; the API's
+    /// `POST /organizations` emits one) and returns its id.
     pub fn create_organization(&self, name: &str) -> String {
         let org = store::OrganizationRec::new(store::new_id("org"), name, self.state.now());
         let id = org.id.clone();

@@ -1,7 +1,11 @@
 //! The role catalogue: which role slugs exist, the default one, and the permissions each
 //! grants (the access token's `permissions` claim).
 
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
 use super::seed::SeedRole;
+use super::store::{Record, new_id, ts};
 
 /// The role given when none is asked for and no catalogue says otherwise.
 const BUILT_IN_DEFAULT: &str = "member";
@@ -13,6 +17,90 @@ pub(crate) struct Roles {
     /// permissions.
     catalogue: Option<Vec<SeedRole>>,
     default: String,
+    /// The roles and permissions as `/authorization/*` lists them, with ids fixed at start.
+    listing: Listing,
+}
+
+/// The roles (in catalogue order) and permissions (each once, in the order roles name them)
+/// of `/authorization/roles` and `/authorization/permissions`.
+#[derive(Debug, Clone)]
+struct Listing {
+    roles: Vec<(String, SeedRole)>,
+    permissions: Vec<ListedPermission>,
+    created_at: OffsetDateTime,
+}
+
+/// A permission as `/authorization/permissions` lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct ListedPermission {
+    id: String,
+    slug: String,
+    created_at: OffsetDateTime,
+}
+
+impl Record for ListedPermission {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl ListedPermission {
+    /// The spec's `AuthorizationPermission`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "object": "permission",
+            "id": self.id,
+            "slug": self.slug,
+            "name": self.slug,
+            "description": null,
+            "system": false,
+            "resource_type_slug": "organization",
+            "created_at": ts(self.created_at),
+            "updated_at": ts(self.created_at),
+        })
+    }
+}
+
+impl Listing {
+    fn new(roles: Vec<SeedRole>) -> Listing {
+        let created_at = OffsetDateTime::now_utc();
+        let roles: Vec<(String, SeedRole)> =
+            roles.into_iter().map(|r| (new_id("role"), r)).collect();
+        let mut permissions: Vec<ListedPermission> = Vec::new();
+        for (_, role) in &roles {
+            for slug in &role.permissions {
+                if !permissions.iter().any(|p| &p.slug == slug) {
+                    permissions.push(ListedPermission {
+                        id: new_id("perm"),
+                        slug: slug.clone(),
+                        created_at,
+                    });
+                }
+            }
+        }
+        Listing {
+            roles,
+            permissions,
+            created_at,
+        }
+    }
+
+    /// The built-in roles, listed when there is no catalogue.
+    fn built_in() -> Listing {
+        Listing::new(
+            ["admin", "member"]
+                .into_iter()
+                .map(|slug| {
+                    let mut role = SeedRole::new(slug);
+                    role.permissions = built_in_permissions(slug)
+                        .iter()
+                        .map(|p| (*p).to_owned())
+                        .collect();
+                    role
+                })
+                .collect(),
+        )
+    }
 }
 
 impl Default for Roles {
@@ -20,6 +108,7 @@ impl Default for Roles {
         Roles {
             catalogue: None,
             default: BUILT_IN_DEFAULT.to_owned(),
+            listing: Listing::built_in(),
         }
     }
 }
@@ -30,8 +119,8 @@ impl Roles {
         if roles.is_empty() {
             if let Some(default) = default {
                 return Ok(Roles {
-                    catalogue: None,
                     default: default.to_owned(),
+                    ..Roles::default()
                 });
             }
             return Ok(Roles::default());
@@ -59,7 +148,36 @@ impl Roles {
         Ok(Roles {
             catalogue: Some(roles.to_vec()),
             default,
+            listing: Listing::new(roles.to_vec()),
         })
+    }
+
+    /// The spec's `Role` objects, in catalogue order.
+    pub fn roles_json(&self) -> Vec<Value> {
+        let at = ts(self.listing.created_at);
+        self.listing
+            .roles
+            .iter()
+            .map(|(id, role)| {
+                json!({
+                    "object": "role",
+                    "id": id,
+                    "slug": role.slug,
+                    "name": role.name.clone().unwrap_or_else(|| role.slug.clone()),
+                    "description": role.description,
+                    "type": "EnvironmentRole",
+                    "resource_type_slug": "organization",
+                    "permissions": role.permissions,
+                    "created_at": at,
+                    "updated_at": at,
+                })
+            })
+            .collect()
+    }
+
+    /// The permissions the roles grant, each once (ids in listing order).
+    pub fn listed_permissions(&self) -> &[ListedPermission] {
+        &self.listing.permissions
     }
 
     /// The role given when a membership or invitation names none.

@@ -800,8 +800,7 @@ pub(crate) fn apply(state: &State, seed: &Seed, store: &mut Store) {
                 .iter()
                 .map(|d| DomainRec {
                     id: d.id.clone().unwrap_or_else(|| new_id("org_domain")),
-                    domain: d.domain.clone(),
-                    state: d.state.as_str().to_owned(),
+                    ..DomainRec::new(&d.domain, d.state.as_str(), "manual", now)
                 })
                 .collect(),
             external_id: org.external_id.clone(),

@@ -300,7 +300,7 @@ impl UserRec {
     }
 }
 
-/// An organization (managed in process or by seed data; not part of the User Management API).
+/// An organization.
 #[derive(Debug, Clone)]
 pub(crate) struct OrganizationRec {
     pub id: String,
@@ -311,6 +311,7 @@ pub(crate) struct OrganizationRec {
     /// Members sign in through the organization's SSO connection (emulated: a sign-in scoped
     /// to the organization on the hosted page counts as SSO).
     pub sso: bool,
+    pub stripe_customer_id: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -329,6 +330,48 @@ pub(crate) struct DomainRec {
     pub domain: String,
     /// `verified`, `pending`, `failed`, `unverified` or `legacy_verified`.
     pub state: String,
+    /// `dns` (added through the API, to verify) or `manual` (given with its state).
+    pub verification_strategy: String,
+    /// The DNS TXT record's value.
+    pub verification_token: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl DomainRec {
+    /// A domain in `state`, verified by `strategy`.
+    pub fn new(domain: &str, state: &str, strategy: &str, now: OffsetDateTime) -> Self {
+        DomainRec {
+            id: new_id("org_domain"),
+            domain: domain.to_ascii_lowercase(),
+            state: state.to_owned(),
+            verification_strategy: strategy.to_owned(),
+            verification_token: random_token(25),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The spec's `OrganizationDomain` object.
+    pub fn to_json(&self, organization_id: &str) -> Value {
+        json!({
+            "object": "organization_domain",
+            "id": self.id,
+            "organization_id": organization_id,
+            "domain": self.domain,
+            "state": self.state,
+            "verification_strategy": self.verification_strategy,
+            "verification_prefix": "authkit-emulator-domain-verification",
+            "verification_token": self.verification_token,
+            "created_at": ts(self.created_at),
+            "updated_at": ts(self.updated_at),
+        })
+    }
+
+    /// Whether the domain counts as verified.
+    pub fn is_verified(&self) -> bool {
+        matches!(self.state.as_str(), "verified" | "legacy_verified")
+    }
 }
 
 impl OrganizationRec {
@@ -341,6 +384,7 @@ impl OrganizationRec {
             metadata: BTreeMap::new(),
             domains: Vec::new(),
             sso: false,
+            stripe_customer_id: None,
             created_at: now,
             updated_at: now,
         }
@@ -348,25 +392,20 @@ impl OrganizationRec {
 
     /// The spec's `Organization` object.
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut out = json!({
             "object": "organization",
             "id": self.id,
             "name": self.name,
-            "domains": self.domains.iter().map(|d| json!({
-                "object": "organization_domain",
-                "id": d.id,
-                "organization_id": self.id,
-                "domain": d.domain,
-                "state": d.state,
-                "verification_strategy": "manual",
-                "created_at": ts(self.created_at),
-                "updated_at": ts(self.updated_at),
-            })).collect::<Vec<_>>(),
+            "domains": self.domains.iter().map(|d| d.to_json(&self.id)).collect::<Vec<_>>(),
             "metadata": self.metadata,
             "external_id": self.external_id,
             "created_at": ts(self.created_at),
             "updated_at": ts(self.updated_at),
-        })
+        });
+        if let Some(stripe) = &self.stripe_customer_id {
+            out["stripe_customer_id"] = json!(stripe);
+        }
+        out
     }
 }
 

@@ -1,5 +1,6 @@
 //! Webhooks: events the emulator's state changes produce (`user.created`, `user.updated`,
-//! `user.deleted`, `session.created`, `session.revoked`), delivered to the endpoints registered with
+//! `user.deleted`, `session.created`, `session.revoked`, `organization.*`,
+//! `organization_domain.*`, `organization_membership.*`), delivered to the endpoints registered with
 //! [`EmulatorBuilder::webhook_endpoint`](crate::EmulatorBuilder::webhook_endpoint), signed as
 //! WorkOS signs them (`WorkOS-Signature: t=<ms>, v1=<hex HMAC-SHA256 of "<t>.<body>">` with the
 //! endpoint's secret), and retried (up to four attempts over about six seconds) until the

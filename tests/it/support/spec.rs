@@ -80,7 +80,10 @@ impl Spec {
     }
 
     /// Builds a `Spec` from an already parsed OpenAPI 3.1 document.
-    fn from_document(doc: Value) -> Spec {
+    fn from_document(mut doc: Value) -> Spec {
+        // A few schemas list a name twice in `required` (`OrganizationList`: "list_metadata"),
+        // which the validator then reports missing even when present.
+        dedupe_required(&mut doc);
         let version = doc.get("openapi").and_then(Value::as_str).unwrap_or("");
         assert!(
             version.starts_with("3.1"),
@@ -547,5 +550,20 @@ struct RemoveOnDrop(PathBuf);
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Removes repeated names from every `required` array (JSON Schema wants them unique).
+fn dedupe_required(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(names)) = map.get_mut("required") {
+                let mut seen = std::collections::HashSet::new();
+                names.retain(|n| seen.insert(n.to_string()));
+            }
+            map.values_mut().for_each(dedupe_required);
+        }
+        Value::Array(items) => items.iter_mut().for_each(dedupe_required),
+        _ => {}
     }
 }

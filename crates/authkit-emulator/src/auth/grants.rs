@@ -27,6 +27,7 @@ use super::tokens::{TokenSubject, sign_access_token};
 use super::{AuthCodeRec, PendingAuthRec, PendingKind, RefreshTokenRec, SessionRec, totp_verify};
 use crate::http::{ApiError, Json};
 use crate::outbox::{Email, EmailKind};
+use crate::routes::organization_memberships::emit_membership;
 use crate::store::{
     EmailVerificationRec, MagicAuthRec, MembershipRec, Store, new_id, random_code, random_token,
 };
@@ -550,16 +551,22 @@ fn accept_invitation(
             Some(m) => {
                 m.status = "active".to_owned();
                 m.updated_at = now;
+                let id = m.id.clone();
+                emit_membership(store, "organization_membership.updated", &id, now);
             }
-            None => store.memberships.insert(MembershipRec {
-                id: new_id("om"),
-                user_id: user_id.to_owned(),
-                organization_id: org.clone(),
-                role_slugs: vec![role],
-                status: "active".to_owned(),
-                created_at: now,
-                updated_at: now,
-            }),
+            None => {
+                let id = new_id("om");
+                store.memberships.insert(MembershipRec {
+                    id: id.clone(),
+                    user_id: user_id.to_owned(),
+                    organization_id: org.clone(),
+                    role_slugs: vec![role],
+                    status: "active".to_owned(),
+                    created_at: now,
+                    updated_at: now,
+                });
+                emit_membership(store, "organization_membership.created", &id, now);
+            }
         }
     }
     Ok(org)

@@ -1,10 +1,12 @@
 //! The emulator's routes, one module per resource.
 
 mod auth_factors;
+mod authorization;
 mod email_verification;
 mod invitations;
 mod magic_auth;
-mod organization_memberships;
+mod organization_domains;
+pub(crate) mod organization_memberships;
 mod organizations;
 mod password_reset;
 mod sessions;
@@ -23,6 +25,8 @@ pub(crate) fn router(state: SharedState) -> Router {
         .merge(auth_factors::routes())
         .merge(organization_memberships::routes())
         .merge(organizations::routes())
+        .merge(organization_domains::routes())
+        .merge(authorization::routes())
         .merge(invitations::routes())
         .merge(magic_auth::routes())
         .merge(password_reset::routes())

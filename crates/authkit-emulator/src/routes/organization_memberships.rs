@@ -114,9 +114,18 @@ pub(crate) fn membership_json(store: &Store, m: &MembershipRec) -> Value {
     out
 }
 
+/// Emits `kind` (`organization_membership.created`, `.updated`, `.deleted`) about membership
+/// `id` as it is now (call before removing it for `.deleted`).
+pub(crate) fn emit_membership(store: &mut Store, kind: &str, id: &str, now: OffsetDateTime) {
+    if let Some(m) = store.memberships.get(id) {
+        let data = membership_json(store, m);
+        store.emit(kind, data, now);
+    }
+}
+
 /// Adds `user_id` to `organization_id` as an active member, or activates their existing
-/// membership (keeping its roles unless `roles` are given). Returns the membership id.
-/// Used by invitation acceptance.
+/// membership (keeping its roles unless `roles` are given), emitting the event. Returns the
+/// membership id. Used by invitation acceptance.
 pub(crate) fn activate_membership(
     store: &mut Store,
     user_id: &str,
@@ -133,7 +142,9 @@ pub(crate) fn activate_membership(
             m.role_slugs = roles;
         }
         m.updated_at = now;
-        return m.id.clone();
+        let id = m.id.clone();
+        emit_membership(store, "organization_membership.updated", &id, now);
+        return id;
     }
     let m = MembershipRec {
         id: new_id("om"),
@@ -146,6 +157,7 @@ pub(crate) fn activate_membership(
     };
     let id = m.id.clone();
     store.memberships.insert(m);
+    emit_membership(store, "organization_membership.created", &id, now);
     id
 }
 
@@ -230,11 +242,15 @@ async fn update(
         .memberships
         .get_mut(&id)
         .ok_or_else(|| ApiError::not_found("Organization membership", &id))?;
-    if let Some(roles) = roles {
+    let changed = roles.is_some_and(|roles| {
         m.role_slugs = roles;
         m.updated_at = now;
-    }
+        true
+    });
     let m = m.clone();
+    if changed {
+        emit_membership(&mut store, "organization_membership.updated", &id, now);
+    }
     Ok(axum::Json(membership_json(&store, &m)))
 }
 
@@ -242,11 +258,13 @@ async fn remove(
     State(state): State<SharedState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .store()
-        .memberships
-        .remove(&id)
-        .ok_or_else(|| ApiError::not_found("Organization membership", &id))?;
+    let now = state.now();
+    let mut store = state.store();
+    if store.memberships.get(&id).is_none() {
+        return Err(ApiError::not_found("Organization membership", &id));
+    }
+    emit_membership(&mut store, "organization_membership.deleted", &id, now);
+    store.memberships.remove(&id);
     Ok(StatusCode::OK)
 }
 
@@ -287,11 +305,15 @@ fn set_status(state: &SharedState, id: &str, status: &str) -> Result<axum::Json<
             )
         });
     }
-    if m.status != status {
+    let changed = m.status != status;
+    if changed {
         m.status = status.to_owned();
         m.updated_at = now;
     }
     let m = m.clone();
+    if changed {
+        emit_membership(&mut store, "organization_membership.updated", id, now);
+    }
     Ok(axum::Json(membership_json(&store, &m)))
 }
 

@@ -28,7 +28,7 @@ pub(crate) fn routes() -> Router<SharedState> {
 
 /// A field that may be absent, `null`, or a value.
 #[derive(Debug, Default)]
-enum Patch<T> {
+pub(crate) enum Patch<T> {
     #[default]
     Absent,
     Null,
@@ -157,7 +157,7 @@ fn check_password_variants(
     }
 }
 
-fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), ApiError> {
+pub(crate) fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), ApiError> {
     if metadata.len() > 50
         || metadata
             .iter()
@@ -390,6 +390,12 @@ async fn remove(
         .map(|m| m.id.clone())
         .collect();
     for m in memberships {
+        super::organization_memberships::emit_membership(
+            &mut store,
+            "organization_membership.deleted",
+            &m,
+            now,
+        );
         store.memberships.remove(&m);
     }
     Ok(StatusCode::OK)

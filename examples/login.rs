@@ -1,5 +1,6 @@
 //! A complete sign-in app: a public home page, a protected account page with an organization
-//! switcher and a "refresh now" button, an admin area behind a role guard, a security page that
+//! switcher (or, for a user in no organization, a form that creates one) and a "refresh now"
+//! button, an admin area behind a role guard, a security page that
 //! needs a recent sign-in and signs out from its handler, a "your sessions" page that signs
 //! other devices out, and a protected JSON endpoint.
 //!
@@ -18,15 +19,16 @@
 use std::error::Error;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use authkit_axum::organizations::CreateOrganization;
 use authkit_axum::stores::MemoryStore;
 use authkit_axum::tower_sessions::ExpiredDeletion;
-use authkit_axum::user_management::ListOrganizationMemberships;
+use authkit_axum::user_management::{CreateOrganizationMembership, ListOrganizationMemberships};
 use authkit_axum::web::SessionControl;
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser, Client};
 use authkit_emulator::{Emulator, EmulatorError, SeedUser};
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -106,6 +108,7 @@ pub fn app(authkit: AuthKit, store: MemoryStore) -> Router {
         .route("/", get(home))
         .route("/account", get(account))
         .route("/account/refresh", post(refresh_now))
+        .route("/account/organization", post(create_organization))
         .route("/account/sign-out", post(sign_out_here))
         .route("/account/devices", get(devices))
         .route("/account/devices/sign-out", post(sign_out_device))
@@ -215,6 +218,12 @@ async fn account(State(authkit): State<AuthKit>, user: AuthUser) -> Html<String>
              <button type=\"submit\">Switch</button></form>",
             esc(&authkit.switch_organization_path()),
         )
+    } else if memberships.is_empty() {
+        "<h2>Create an organization</h2>\
+         <form method=\"post\" action=\"/account/organization\" class=\"row\">\
+         <input name=\"name\" aria-label=\"Organization name\" placeholder=\"Acme Inc.\" required maxlength=\"100\">\
+         <button type=\"submit\">Create</button></form>"
+            .to_owned()
     } else {
         String::new()
     };
@@ -265,6 +274,68 @@ async fn refresh_now(
         Ok(_) => Redirect::to("/account").into_response(),
         Err(err) => err.into_response(),
     }
+}
+
+#[derive(serde::Deserialize)]
+struct NewOrganization {
+    name: String,
+}
+
+/// `POST /account/organization`: creates an organization, makes the user a member with the
+/// environment's default role, and switches the session into it.
+async fn create_organization(
+    State(authkit): State<AuthKit>,
+    headers: HeaderMap,
+    user: AuthUser,
+    control: SessionControl,
+    Form(form): Form<NewOrganization>,
+) -> Response {
+    if let Err(refused) = authkit.check_origin(&headers) {
+        return refused.into_response();
+    }
+    let name = form.name.trim();
+    if name.is_empty() {
+        let body = "<p>An organization needs a name.</p><p><a href=\"/account\">Back</a></p>";
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            page("Create an organization", body),
+        )
+            .into_response();
+    }
+    let client = authkit.client();
+    let created = match client
+        .organizations()
+        .create_organization(CreateOrganization::new(name))
+        .await
+    {
+        Ok(org) => org,
+        Err(err) => return could_not("create the organization", &err),
+    };
+    if let Err(err) = client
+        .user_management()
+        .create_organization_membership(CreateOrganizationMembership::new(
+            &user.user.id,
+            &created.id,
+        ))
+        .await
+    {
+        return could_not("add you to the organization", &err);
+    }
+    match control.switch_organization(&created.id, "/account").await {
+        Ok(_) => Redirect::to("/account").into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// A 502 page for a failed WorkOS call (the details go to the log, not the page).
+fn could_not(what: &str, err: &authkit_axum::Error) -> Response {
+    tracing::warn!(error = %err, "could not {what}");
+    let body = format!(
+        "<p>Could not {}: WorkOS answered with an error. Try again later.</p>\
+         <p><a href=\"/account\">Back</a></p>",
+        esc(what)
+    );
+    (StatusCode::BAD_GATEWAY, page("Something went wrong", &body)).into_response()
 }
 
 /// Behind `require_recent_auth`: a sensitive page, reached only shortly after signing in.

@@ -205,3 +205,70 @@ async fn your_sessions_lists_both_browsers_and_signs_the_other_out() {
     laptop.get("/account").await.assert_status_ok();
     support::assert_contract(&emulator);
 }
+
+#[tokio::test]
+async fn a_user_without_an_organization_creates_one_and_is_switched_into_it() {
+    let (emulator, alice) = signed_in_example("alice@example.com", None).await;
+    let account = alice.get("/account").await;
+    assert!(account.text().contains("Create an organization"));
+    let me: serde_json::Value = alice.get("/api/me").await.json();
+    assert_eq!(me["organization_id"], serde_json::Value::Null);
+
+    // A cross-site post and an empty name are refused, and create nothing.
+    alice
+        .post("/account/organization")
+        .add_header("origin", "https://evil.example")
+        .form(&[("name", "Evil Corp")])
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    alice
+        .post("/account/organization")
+        .add_header("origin", APP)
+        .form(&[("name", "  ")])
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        !emulator
+            .organizations()
+            .iter()
+            .any(|(_, name)| name == "Evil Corp")
+    );
+
+    let created = alice
+        .post("/account/organization")
+        .add_header("origin", APP)
+        .form(&[("name", "Alice's Team")])
+        .await;
+    created.assert_status(StatusCode::SEE_OTHER);
+    assert_eq!(location(&created), "/account");
+
+    let (org_id, _) = emulator
+        .organizations()
+        .into_iter()
+        .find(|(_, name)| name == "Alice's Team")
+        .expect("the organization exists");
+    let me: serde_json::Value = alice.get("/api/me").await.json();
+    assert_eq!(me["organization_id"], org_id.as_str(), "switched into it");
+    assert_eq!(me["role"], "member", "the default role");
+    let account = alice.get("/account").await.text();
+    assert!(
+        account.contains("Alice&#39;s Team") || account.contains("Alice's Team"),
+        "{account}"
+    );
+    assert!(
+        !account.contains("Create an organization"),
+        "the form is gone"
+    );
+
+    let kinds: Vec<String> = emulator
+        .events()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_owned())
+        .filter(|k| k.starts_with("organization"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["organization.created", "organization_membership.created"]
+    );
+    support::assert_contract(&emulator);
+}

@@ -666,3 +666,112 @@ async fn deleting_an_organization_removes_its_memberships_and_ends_its_sessions(
     );
     support::assert_contract(&emulator);
 }
+
+/// The events, delivered: an app's webhook route (the `WorkosWebhook` extractor) receives each
+/// change signed, and reads its data typed.
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn each_change_is_delivered_to_the_apps_webhook_route() {
+    use authkit_axum::web::WorkosWebhook;
+    use authkit_axum::webhooks::Webhooks;
+    use axum::routing::post;
+
+    const SECRET: &str = "whsec_organizations";
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let app = axum::Router::new()
+        .route(
+            "/webhooks/workos",
+            post(move |WorkosWebhook(event): WorkosWebhook| {
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(event);
+                    axum::http::StatusCode::OK
+                }
+            }),
+        )
+        .with_state(Webhooks::new(SECRET));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = tokio::spawn(axum::serve(listener, app).into_future());
+    let emulator = Emulator::builder()
+        .webhook_endpoint(format!("http://127.0.0.1:{port}/webhooks/workos"), SECRET)
+        .start()
+        .await
+        .unwrap();
+    let client = emulator.client();
+    let orgs = client.organizations();
+    let um = client.user_management();
+
+    let org = orgs
+        .create_organization(CreateOrganization::new("Acme"))
+        .await
+        .unwrap();
+    let renamed = orgs
+        .update_organization(&org.id, UpdateOrganization::new().name("Acme Inc."))
+        .await
+        .unwrap();
+    let domain = orgs
+        .create_organization_domain(CreateOrganizationDomain::new(&org.id, "acme.com"))
+        .await
+        .unwrap();
+    orgs.verify_organization_domain(&domain.id).await.unwrap();
+    let user = um
+        .create_user(CreateUser::new("ada@example.com"))
+        .await
+        .unwrap();
+    let membership = um
+        .create_organization_membership(CreateOrganizationMembership::new(&user.id, &org.id))
+        .await
+        .unwrap();
+    orgs.delete_organization(&org.id).await.unwrap();
+
+    // Each delivery runs in its own task, so they may arrive in any order.
+    let expected = [
+        EventKind::UserCreated,
+        EventKind::OrganizationCreated,
+        EventKind::OrganizationUpdated,
+        EventKind::OrganizationDomainCreated,
+        EventKind::OrganizationDomainVerified,
+        EventKind::OrganizationMembershipCreated,
+        EventKind::OrganizationMembershipDeleted,
+        EventKind::OrganizationDeleted,
+    ];
+    let mut received: Vec<Event> = Vec::new();
+    while !expected
+        .iter()
+        .all(|kind| received.iter().any(|e| e.kind() == *kind))
+    {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("every event is delivered")
+            .unwrap();
+        received.push(event);
+    }
+    assert_eq!(received.len(), expected.len(), "each change once");
+    let of = |kind: EventKind| {
+        received
+            .iter()
+            .find(|e| e.kind() == kind)
+            .unwrap_or_else(|| panic!("{kind} delivered"))
+    };
+    let created: Organization = of(EventKind::OrganizationCreated).data_as().unwrap();
+    assert_eq!(created, org);
+    let updated: Organization = of(EventKind::OrganizationUpdated).data_as().unwrap();
+    assert_eq!(updated, renamed);
+    let added: OrganizationDomain = of(EventKind::OrganizationDomainCreated).data_as().unwrap();
+    assert_eq!(added, domain);
+    let verified: OrganizationDomain = of(EventKind::OrganizationDomainVerified).data_as().unwrap();
+    assert_eq!(verified.state, Some(DomainState::Verified));
+    let joined: OrganizationMembership = of(EventKind::OrganizationMembershipCreated)
+        .data_as()
+        .unwrap();
+    assert_eq!(joined, membership);
+    let left: OrganizationMembership = of(EventKind::OrganizationMembershipDeleted)
+        .data_as()
+        .unwrap();
+    assert_eq!(left.id, membership.id);
+    let deleted: Organization = of(EventKind::OrganizationDeleted).data_as().unwrap();
+    assert_eq!(deleted.id, org.id);
+    served.abort();
+    support::assert_contract(&emulator);
+}

@@ -6,6 +6,7 @@ mod support;
 mod control;
 mod faults;
 mod impersonation;
+mod organizations;
 mod registration;
 mod rotation;
 mod seeding;

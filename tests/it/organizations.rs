@@ -15,7 +15,7 @@ use authkit_axum::user_management::{
     UpdateOrganizationMembership,
 };
 use authkit_axum::webhooks::{Event, EventKind};
-use authkit_emulator::{Emulator, Seed, SeedRole};
+use authkit_emulator::{Emulator, Fault, Seed, SeedRole};
 use futures_util::TryStreamExt;
 
 use crate::support;
@@ -144,6 +144,49 @@ async fn an_organization_is_created_read_updated_and_deleted_with_its_events() {
     assert_eq!(events[3].data_as::<Organization>().unwrap(), updated);
     assert_eq!(events[4].kind(), EventKind::OrganizationDeleted);
     assert_eq!(events[4].data_as::<Organization>().unwrap().id, created.id);
+    support::assert_contract(&emulator);
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_retried_with_its_key_and_makes_one_organization() {
+    let emulator = Emulator::start().await.unwrap();
+    let client = emulator
+        .client_builder()
+        .retry_base_delay(std::time::Duration::from_millis(10))
+        .build()
+        .unwrap();
+    // The organization is made, but the client is told 503.
+    emulator.inject_fault(
+        Fault::new("/organizations")
+            .method("POST")
+            .status(503)
+            .times(1)
+            .after_processing(),
+    );
+    let org = client
+        .organizations()
+        .create_organization(CreateOrganization::new("Acme").external_id("acct_1"))
+        .await
+        .unwrap();
+    let posts: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 2);
+    assert!(posts[0].idempotency_key.is_some());
+    assert_eq!(posts[0].idempotency_key, posts[1].idempotency_key);
+    let all = client
+        .organizations()
+        .list_organizations(&ListOrganizations::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        all.data,
+        [org],
+        "one organization, not a second (or an external id error)"
+    );
+    assert_eq!(kinds(&events(&emulator)), ["organization.created"]);
     support::assert_contract(&emulator);
 }
 

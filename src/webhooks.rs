@@ -30,6 +30,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::SecretString;
 
+mod api;
+mod data;
+
+pub use api::{Events, ListEvents};
+pub use data::{
+    AuthenticationEventData, AuthenticationEventError, AuthenticationStatus, AuthenticationType,
+    SsoAuthentication,
+};
+
 /// The header WorkOS signs deliveries in.
 pub const SIGNATURE_HEADER: &str = "workos-signature";
 
@@ -84,20 +93,50 @@ string_enum!(
         InvitationAccepted = "invitation.accepted",
         /// `invitation.revoked`.
         InvitationRevoked = "invitation.revoked",
+        /// `invitation.resent`.
+        InvitationResent = "invitation.resent",
         /// `email_verification.created`.
         EmailVerificationCreated = "email_verification.created",
         /// `password_reset.created`.
         PasswordResetCreated = "password_reset.created",
+        /// `password_reset.succeeded`.
+        PasswordResetSucceeded = "password_reset.succeeded",
         /// `magic_auth.created`.
         MagicAuthCreated = "magic_auth.created",
         /// `authentication.password_succeeded`.
         AuthenticationPasswordSucceeded = "authentication.password_succeeded",
         /// `authentication.password_failed`.
         AuthenticationPasswordFailed = "authentication.password_failed",
-        /// `authentication.sso_succeeded`.
-        AuthenticationSsoSucceeded = "authentication.sso_succeeded",
+        /// `authentication.magic_auth_succeeded`.
+        AuthenticationMagicAuthSucceeded = "authentication.magic_auth_succeeded",
+        /// `authentication.magic_auth_failed`.
+        AuthenticationMagicAuthFailed = "authentication.magic_auth_failed",
+        /// `authentication.email_verification_succeeded`.
+        AuthenticationEmailVerificationSucceeded = "authentication.email_verification_succeeded",
+        /// `authentication.email_verification_failed`.
+        AuthenticationEmailVerificationFailed = "authentication.email_verification_failed",
         /// `authentication.mfa_succeeded`.
         AuthenticationMfaSucceeded = "authentication.mfa_succeeded",
+        /// `authentication.mfa_failed`.
+        AuthenticationMfaFailed = "authentication.mfa_failed",
+        /// `authentication.oauth_succeeded`.
+        AuthenticationOauthSucceeded = "authentication.oauth_succeeded",
+        /// `authentication.oauth_failed`.
+        AuthenticationOauthFailed = "authentication.oauth_failed",
+        /// `authentication.passkey_succeeded`.
+        AuthenticationPasskeySucceeded = "authentication.passkey_succeeded",
+        /// `authentication.passkey_failed`.
+        AuthenticationPasskeyFailed = "authentication.passkey_failed",
+        /// `authentication.sso_started`.
+        AuthenticationSsoStarted = "authentication.sso_started",
+        /// `authentication.sso_succeeded`.
+        AuthenticationSsoSucceeded = "authentication.sso_succeeded",
+        /// `authentication.sso_failed`.
+        AuthenticationSsoFailed = "authentication.sso_failed",
+        /// `authentication.sso_timed_out`.
+        AuthenticationSsoTimedOut = "authentication.sso_timed_out",
+        /// `authentication.radar_risk_detected`.
+        AuthenticationRadarRiskDetected = "authentication.radar_risk_detected",
     }
 );
 
@@ -116,6 +155,10 @@ pub struct Event {
     /// When it happened (ISO 8601).
     #[serde(default)]
     pub created_at: Option<String>,
+    /// Additional context WorkOS adds to some events (the actor, the previous attributes of an
+    /// update, ...), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<serde_json::Value>,
 }
 
 impl Event {
@@ -123,7 +166,6 @@ impl Event {
     pub fn kind(&self) -> EventKind {
         EventKind::from(self.event.as_str())
     }
-
     /// The data as `T`, e.g. [`User`](crate::user_management::User) for `user.*`,
     /// [`Session`](crate::user_management::Session) for `session.*`,
     /// [`Organization`](crate::organizations::Organization) for `organization.*`,

@@ -17,7 +17,8 @@ pub struct EmailVerification {
     pub user_id: String,
     /// The email address being verified.
     pub email: String,
-    /// The one-time code (a secret: redacted in `Debug`).
+    /// The one-time code (a secret: redacted in `Debug`; empty in an event's data).
+    #[serde(default)]
     pub code: SecretString,
     /// When the code expires.
     #[serde(with = "time::serde::rfc3339")]

@@ -17,7 +17,8 @@ pub struct MagicAuth {
     pub user_id: String,
     /// The email address it was sent to.
     pub email: String,
-    /// The 6-digit one-time code (a secret: redacted in `Debug`).
+    /// The 6-digit one-time code (a secret: redacted in `Debug`; empty in an event's data).
+    #[serde(default)]
     pub code: SecretString,
     /// When the code expires.
     #[serde(with = "time::serde::rfc3339")]

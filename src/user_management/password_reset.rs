@@ -16,10 +16,13 @@ pub struct PasswordReset {
     pub user_id: String,
     /// The email address it was sent to.
     pub email: String,
-    /// The single-use token (a secret: redacted in `Debug`).
+    /// The single-use token (a secret: redacted in `Debug`; empty in an event's data).
+    #[serde(default)]
     pub password_reset_token: SecretString,
     /// The emailed link: your reset page (configured in the WorkOS dashboard) with the
-    /// token as its `token` query parameter. It carries the token, so it is a secret too.
+    /// token as its `token` query parameter. It carries the token, so it is a secret too (empty
+    /// in an event's data).
+    #[serde(default)]
     pub password_reset_url: SecretString,
     /// When the token expires.
     #[serde(with = "time::serde::rfc3339")]

@@ -21,6 +21,7 @@ mod custom_claims;
 mod devices;
 mod email_verification;
 mod emulator_setup;
+mod events;
 mod example_app;
 mod faults;
 mod guards;

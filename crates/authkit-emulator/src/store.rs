@@ -481,6 +481,22 @@ pub(crate) struct EmailVerificationRec {
     pub updated_at: OffsetDateTime,
 }
 
+impl EmailVerificationRec {
+    /// The spec's `EmailVerification` without its code: the data of
+    /// `email_verification.created`.
+    pub fn event_json(&self) -> Value {
+        json!({
+            "object": "email_verification",
+            "id": self.id,
+            "user_id": self.user_id,
+            "email": self.email,
+            "expires_at": ts(self.expires_at),
+            "created_at": ts(self.created_at),
+            "updated_at": ts(self.updated_at),
+        })
+    }
+}
+
 macro_rules! impl_record {
     ($($t:ty),*) => { $(impl Record for $t { fn id(&self) -> &str { &self.id } })* };
 }

@@ -1,10 +1,15 @@
-//! Webhooks: events the emulator's state changes produce (`user.created`, `user.updated`,
-//! `user.deleted`, `session.created`, `session.revoked`, `organization.*`,
-//! `organization_domain.*`, `organization_membership.*`), delivered to the endpoints registered with
+//! Webhooks: events the emulator's state changes produce (`user.*`, `session.created`,
+//! `session.revoked`, `organization.*`, `organization_domain.*`, `organization_membership.*`,
+//! `invitation.created/accepted/revoked/resent`, `email_verification.created`,
+//! `password_reset.created/succeeded`, `magic_auth.created`, and
+//! `authentication.<method>_succeeded/_failed` for password, Magic Auth, email verification
+//! and MFA codes checked by `POST /user_management/authenticate` or the hosted page, and SSO
+//! sign-ins), delivered to the endpoints registered with
 //! [`EmulatorBuilder::webhook_endpoint`](crate::EmulatorBuilder::webhook_endpoint), signed as
 //! WorkOS signs them (`WorkOS-Signature: t=<ms>, v1=<hex HMAC-SHA256 of "<t>.<body>">` with the
 //! endpoint's secret), and retried (up to four attempts over about six seconds) until the
-//! endpoint answers 2xx. Every event is also kept, in order, for [`Emulator::events`](crate::Emulator::events).
+//! endpoint answers 2xx. Every event is also kept, in order, for [`Emulator::events`](crate::Emulator::events) and
+//! `GET /events`.
 //!
 //! Endpoints are plain `http://` (the emulator has no TLS client): point them at the app under
 //! test on loopback.
@@ -53,6 +58,81 @@ impl Store {
         self.events.push(event.clone());
         self.undelivered.push(event);
     }
+}
+
+/// Who tried to authenticate, and how, for an `authentication.*` event.
+pub(crate) struct Attempt<'a> {
+    /// The method, as the event names it: `password`, `magic_auth`, `email_verification`,
+    /// `mfa`, `oauth`, `sso`.
+    pub method: &'a str,
+    pub user_id: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub ip_address: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    /// `{organization_id, connection_id, session_id}` of an SSO sign-in.
+    pub sso: Option<Value>,
+}
+
+impl Store {
+    /// Records `authentication.<method>_succeeded`, or `_failed` with the error WorkOS
+    /// answered (`code` and message of an [`ApiError`](crate::http::ApiError) body).
+    pub(crate) fn emit_authentication(
+        &mut self,
+        attempt: Attempt<'_>,
+        failure: Option<&crate::http::ApiError>,
+        now: OffsetDateTime,
+    ) {
+        let mut data = json!({
+            "type": attempt.method,
+            "status": if failure.is_some() { "failed" } else { "succeeded" },
+            "ip_address": attempt.ip_address,
+            "user_agent": attempt.user_agent,
+            "user_id": attempt.user_id,
+            "email": attempt.email,
+        });
+        if let Some(sso) = attempt.sso {
+            data["sso"] = sso;
+        }
+        if let Some(err) = failure {
+            let field = |names: [&str; 2]| {
+                names
+                    .iter()
+                    .find_map(|n| err.body.get(*n).and_then(Value::as_str))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            data["error"] = json!({
+                "code": field(["code", "error"]),
+                "message": field(["message", "error_description"]),
+            });
+        }
+        let outcome = if failure.is_some() {
+            "failed"
+        } else {
+            "succeeded"
+        };
+        self.emit(
+            &format!("authentication.{}_{outcome}", attempt.method),
+            data,
+            now,
+        );
+    }
+}
+
+/// `value` without the secrets WorkOS leaves out of an event's data (codes, tokens, links).
+pub(crate) fn without_secrets(mut value: Value) -> Value {
+    if let Value::Object(fields) = &mut value {
+        for secret in [
+            "code",
+            "token",
+            "accept_invitation_url",
+            "password_reset_token",
+            "password_reset_url",
+        ] {
+            fields.remove(secret);
+        }
+    }
+    value
 }
 
 /// Delivers the events recorded since the last call to every endpoint, each in its own task.

@@ -31,6 +31,7 @@ use crate::routes::organization_memberships::emit_membership;
 use crate::store::{
     EmailVerificationRec, MagicAuthRec, MembershipRec, Store, new_id, random_code, random_token,
 };
+use crate::webhooks::Attempt;
 use crate::{Emulator, EmulatorError, SharedState, State as EmulatorState};
 
 /// How long a pending authentication token lives.
@@ -97,6 +98,34 @@ fn invalid_grant(description: &str) -> ApiError {
 
 fn bad_code(code: &str, message: &str) -> ApiError {
     ApiError::code(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// An authentication attempt by `method` from the request in `body`.
+fn attempt<'a>(
+    method: &'a str,
+    body: &'a Body,
+    user_id: Option<&'a str>,
+    email: Option<&'a str>,
+) -> Attempt<'a> {
+    Attempt {
+        method,
+        user_id,
+        email,
+        ip_address: body.ip_address.as_deref(),
+        user_agent: body.user_agent.as_deref(),
+        sso: None,
+    }
+}
+
+/// Records `authentication.<method>_succeeded` or `_failed` for `result`, and passes it on.
+fn log_attempt<T>(
+    store: &mut Store,
+    attempt: Attempt<'_>,
+    now: OffsetDateTime,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    store.emit_authentication(attempt, result.as_ref().err(), now);
+    result
 }
 
 async fn authenticate(
@@ -323,6 +352,7 @@ fn continue_sign_in(
             sent_at: now,
         });
         let verification_id = verification.id.clone();
+        store.emit("email_verification.created", verification.event_json(), now);
         store.email_verifications.insert(verification);
         let token = new_pending(
             store,
@@ -538,6 +568,7 @@ fn accept_invitation(
     invitation.accepted_at = Some(now);
     invitation.accepted_user_id = Some(user_id.to_owned());
     invitation.updated_at = now;
+    let data = crate::routes::invitations::invitation_event_data(invitation, now);
     let org = invitation.organization_id.clone();
     let role = invitation
         .role_slug
@@ -569,6 +600,7 @@ fn accept_invitation(
             }
         }
     }
+    store.emit("invitation.accepted", data, now);
     Ok(org)
 }
 
@@ -580,16 +612,20 @@ fn password_grant(
 ) -> Result<Value, ApiError> {
     let email = required(&body.email, "email")?;
     let password = required(&body.password, "password")?;
-    let user = store
+    let known = store
         .users
         .find(|u| u.email.eq_ignore_ascii_case(email.trim()))
+        .cloned();
+    let user_id = known.as_ref().map(|u| u.id.clone());
+    let checked = known
         .filter(|u| {
             u.password
                 .as_deref()
                 .is_some_and(|p| secret_eq(p, password))
         })
-        .cloned()
-        .ok_or_else(|| bad_code("invalid_credentials", "Invalid credentials."))?;
+        .ok_or_else(|| bad_code("invalid_credentials", "Invalid credentials."));
+    let attempt = attempt("password", body, user_id.as_deref(), Some(email.trim()));
+    let user = log_attempt(store, attempt, now, checked)?;
     let mut sign_in = SignIn::new(&user.id, "Password", body, Stage::Start);
     if let Some(token) = body.invitation_token.as_deref() {
         sign_in.organization_id = accept_invitation(store, now, token, &user.id, &user.email)?;
@@ -605,22 +641,31 @@ fn magic_auth_grant(
 ) -> Result<Value, ApiError> {
     let code = required(&body.code, "code")?;
     let email = required(&body.email, "email")?.trim();
-    let record: MagicAuthRec = store
+    let checked = store
         .magic_auths
         .iter()
         .rev()
         .find(|m| m.email.eq_ignore_ascii_case(email) && secret_eq(&m.code, code))
         .cloned()
-        .ok_or_else(|| bad_code("invalid_one_time_code", "The code is incorrect."))?;
-    if record.used {
-        return Err(bad_code(
-            "one_time_code_previously_used",
-            "The code has already been used.",
-        ));
-    }
-    if record.expires_at <= now {
-        return Err(bad_code("one_time_code_expired", "The code has expired."));
-    }
+        .ok_or_else(|| bad_code("invalid_one_time_code", "The code is incorrect."))
+        .and_then(|record| {
+            if record.used {
+                Err(bad_code(
+                    "one_time_code_previously_used",
+                    "The code has already been used.",
+                ))
+            } else if record.expires_at <= now {
+                Err(bad_code("one_time_code_expired", "The code has expired."))
+            } else {
+                Ok(record)
+            }
+        });
+    let user_id = store
+        .users
+        .find(|u| u.email.eq_ignore_ascii_case(email))
+        .map(|u| u.id.clone());
+    let attempt = attempt("magic_auth", body, user_id.as_deref(), Some(email));
+    let record: MagicAuthRec = log_attempt(store, attempt, now, checked)?;
     if let Some(m) = store.magic_auths.get_mut(&record.id) {
         m.used = true;
         m.updated_at = now;
@@ -670,18 +715,25 @@ fn email_verification_grant(
                 "The pending authentication token has no email verification.",
             )
         })?;
-    if !secret_eq(&verification.code, code) {
-        return Err(bad_code("invalid_one_time_code", "The code is incorrect."));
-    }
-    if verification.used {
-        return Err(bad_code(
+    let checked = if !secret_eq(&verification.code, code) {
+        Err(bad_code("invalid_one_time_code", "The code is incorrect."))
+    } else if verification.used {
+        Err(bad_code(
             "one_time_code_previously_used",
             "The code has already been used.",
-        ));
-    }
-    if verification.expires_at <= now {
-        return Err(bad_code("one_time_code_expired", "The code has expired."));
-    }
+        ))
+    } else if verification.expires_at <= now {
+        Err(bad_code("one_time_code_expired", "The code has expired."))
+    } else {
+        Ok(())
+    };
+    let attempt = attempt(
+        "email_verification",
+        body,
+        Some(&pending.user_id),
+        Some(&verification.email),
+    );
+    log_attempt(store, attempt, now, checked)?;
     if let Some(v) = store.email_verifications.get_mut(&verification_id) {
         v.used = true;
         v.updated_at = now;
@@ -712,22 +764,37 @@ fn totp_grant(
         "authentication_challenge_id",
     )?;
     let pending = pending(store, now, token, PendingKind::Mfa)?;
-    let challenge = store
-        .auth
-        .challenges
-        .get(challenge_id)
-        .cloned()
-        .ok_or_else(|| {
-            ApiError::oauth(
-                "invalid_request",
-                format!("Authentication challenge not found: '{challenge_id}'."),
-            )
-        })?;
+    let checked = check_totp(store, &pending, challenge_id, code, now);
+    let email = store.users.get(&pending.user_id).map(|u| u.email.clone());
+    let attempt = attempt("mfa", body, Some(&pending.user_id), email.as_deref());
+    log_attempt(store, attempt, now, checked)?;
+    if let Some(c) = store.auth.challenges.get_mut(challenge_id) {
+        c.used = true;
+        c.updated_at = now;
+    }
+    use_pending(store, token);
+    let sign_in = SignIn::resume(&pending, body, Stage::MfaPassed, public_client);
+    continue_sign_in(state, store, sign_in, now)
+}
+
+/// Checks `code` against the challenge `challenge_id` of the pending sign-in's user.
+fn check_totp(
+    store: &Store,
+    pending: &PendingAuthRec,
+    challenge_id: &str,
+    code: &str,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let challenge = store.auth.challenges.get(challenge_id).ok_or_else(|| {
+        ApiError::oauth(
+            "invalid_request",
+            format!("Authentication challenge not found: '{challenge_id}'."),
+        )
+    })?;
     let factor = store
         .auth
         .factors
         .get(&challenge.factor_id)
-        .cloned()
         .ok_or_else(|| {
             ApiError::oauth(
                 "invalid_request",
@@ -755,13 +822,7 @@ fn totp_grant(
     if !totp_verify(&factor.secret, code, now) {
         return Err(bad_code("invalid_one_time_code", "The code is incorrect."));
     }
-    if let Some(c) = store.auth.challenges.get_mut(challenge_id) {
-        c.used = true;
-        c.updated_at = now;
-    }
-    use_pending(store, token);
-    let sign_in = SignIn::resume(&pending, body, Stage::MfaPassed, public_client);
-    continue_sign_in(state, store, sign_in, now)
+    Ok(())
 }
 
 fn organization_selection_grant(
@@ -926,6 +987,29 @@ fn code_grant(
         .get(&record.user_id)
         .map(|u| u.email.clone())
         .ok_or_else(|| invalid_grant("The user no longer exists."))?;
+    // The identity provider's answer is in: an SSO or OAuth sign-in succeeded.
+    let provider = match record.authentication_method.as_str() {
+        "SSO" => Some("sso"),
+        m if m.ends_with("OAuth") => Some("oauth"),
+        _ => None,
+    };
+    if let Some(method) = provider {
+        let mut attempt = attempt(method, body, Some(&record.user_id), Some(&email));
+        if method == "sso" {
+            let connection_id = record
+                .organization_id
+                .as_deref()
+                .and_then(|org| store.organizations.get(org))
+                .filter(|o| o.sso)
+                .map(|o| o.connection_id());
+            attempt.sso = Some(json!({
+                "organization_id": record.organization_id,
+                "connection_id": connection_id,
+                "session_id": null,
+            }));
+        }
+        store.emit_authentication(attempt, None, now);
+    }
     // The hosted page has already verified the email and passed MFA; other sign-ins (e.g.
     // OAuth) get their step-ups from this exchange.
     let stage = if record.step_ups {

@@ -22,8 +22,10 @@ use url::Url;
 
 use super::hosted_html::{self as html, Message, SignUpValues};
 use super::{AuthCodeRec, FactorRec, totp_verify};
+use crate::http::ApiError;
 use crate::outbox::{Email, EmailKind};
 use crate::store::{self, EmailVerificationRec, MembershipRec, Record, Store, UserRec};
+use crate::webhooks::Attempt;
 use crate::{Emulator, EmulatorError, SharedState};
 
 /// How long a sign-in on the hosted page may take, and how long its codes live.
@@ -436,15 +438,29 @@ async fn sign_in(
         )
     };
     let user_id = {
-        let store = state.store();
-        let user = store
+        let mut store = state.store();
+        let known = store
             .users
             .find(|u| u.email.eq_ignore_ascii_case(&email))
-            .filter(|u| {
-                u.password
-                    .as_deref()
-                    .is_some_and(|p| bool::from(p.as_bytes().ct_eq(password.as_bytes())))
-            });
+            .cloned();
+        let known_id = known.as_ref().map(|u| u.id.clone());
+        let user = known.filter(|u| {
+            u.password
+                .as_deref()
+                .is_some_and(|p| bool::from(p.as_bytes().ct_eq(password.as_bytes())))
+        });
+        let failure = user.is_none().then(|| {
+            ApiError::code(
+                StatusCode::BAD_REQUEST,
+                "invalid_credentials",
+                "Invalid credentials.",
+            )
+        });
+        store.emit_authentication(
+            hosted_attempt("password", known_id.as_deref(), Some(&email)),
+            failure.as_ref(),
+            state.now(),
+        );
         let Some(user) = user else {
             tracing::debug!("emulator hosted page: incorrect email or password");
             return again("Incorrect email or password.");
@@ -665,6 +681,7 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
             if let Some(f) = store.auth.hosted_flows.get_mut(flow_id) {
                 f.email_verification_id = Some(verification.id.clone());
             }
+            store.emit("email_verification.created", verification.event_json(), now);
             store.email_verifications.insert(verification);
             state.outbox.send(email);
             if flow.email_verification_id.is_some() && message.is_none() {
@@ -723,11 +740,30 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
     redirect(StatusCode::SEE_OTHER, &location)
 }
 
+/// An authentication attempt on the hosted page (which has no client IP or user agent to
+/// report).
+fn hosted_attempt<'a>(
+    method: &'a str,
+    user_id: Option<&'a str>,
+    email: Option<&'a str>,
+) -> Attempt<'a> {
+    Attempt {
+        method,
+        user_id,
+        email,
+        ip_address: None,
+        user_agent: None,
+        sso: None,
+    }
+}
+
 /// Runs `check` on the flow named by the form: `true` moves on, `false` shows the same step
-/// with `wrong` (after counting the failure).
+/// with `wrong` (after counting the failure). A code step names its `method`
+/// (`email_verification`, `mfa`), and an `authentication.<method>_*` event records it.
 fn step(
     state: &SharedState,
     fields: &Fields,
+    method: Option<&str>,
     wrong: &str,
     check: impl FnOnce(&mut Store, &FlowRec, OffsetDateTime) -> bool,
 ) -> Response {
@@ -735,7 +771,19 @@ fn step(
         Ok(flow) => flow,
         Err(response) => return response,
     };
-    let passed = check(&mut state.store(), &flow, state.now());
+    let now = state.now();
+    let passed = {
+        let mut store = state.store();
+        let passed = check(&mut store, &flow, now);
+        if let Some(method) = method {
+            let failure = (!passed)
+                .then(|| ApiError::code(StatusCode::BAD_REQUEST, "invalid_one_time_code", wrong));
+            let email = store.users.get(&flow.user_id).map(|u| u.email.clone());
+            let attempt = hosted_attempt(method, Some(&flow.user_id), email.as_deref());
+            store.emit_authentication(attempt, failure.as_ref(), now);
+        }
+        passed
+    };
     if passed {
         return advance(state, &flow.id, None);
     }
@@ -755,6 +803,7 @@ async fn verify_email(
     step(
         &state,
         &fields,
+        Some("email_verification"),
         "That code is incorrect or has expired. Check the latest email and try again.",
         |store, flow, now| {
             let Some(verification) = flow
@@ -819,6 +868,7 @@ async fn totp(
     step(
         &state,
         &fields,
+        Some("mfa"),
         "That code is incorrect. Enter the current 6-digit code from your authenticator app.",
         |store, flow, now| {
             let passed = code.len() == 6
@@ -843,6 +893,7 @@ async fn choose_organization(
     step(
         &state,
         &fields,
+        None,
         "Choose one of your organizations.",
         |store, flow, _| {
             let member = active_memberships(store, &flow.user_id)

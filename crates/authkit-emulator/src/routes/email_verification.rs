@@ -76,6 +76,7 @@ pub(crate) fn create_email_verification(
         sent_at: now,
     });
     let id = rec.id.clone();
+    store.emit("email_verification.created", rec.event_json(), now);
     store.email_verifications.insert(rec);
     Some(id)
 }

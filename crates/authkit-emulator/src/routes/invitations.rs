@@ -64,6 +64,14 @@ pub(crate) fn accept_invitation_url(state: &EmulatorState, token: &str) -> Strin
 
 /// The spec's `UserlandUserInvite`.
 fn invitation_json(state: &EmulatorState, inv: &InvitationRec, now: OffsetDateTime) -> Value {
+    let mut json = invitation_event_data(inv, now);
+    json["token"] = json!(inv.token);
+    json["accept_invitation_url"] = json!(accept_invitation_url(state, &inv.token));
+    json
+}
+
+/// The invitation without its token and link: the data of the `invitation.*` events.
+pub(crate) fn invitation_event_data(inv: &InvitationRec, now: OffsetDateTime) -> Value {
     json!({
         "object": "invitation",
         "id": inv.id,
@@ -76,8 +84,6 @@ fn invitation_json(state: &EmulatorState, inv: &InvitationRec, now: OffsetDateTi
         "inviter_user_id": inv.inviter_user_id,
         "accepted_user_id": inv.accepted_user_id,
         "role_slug": inv.role_slug,
-        "token": inv.token,
-        "accept_invitation_url": accept_invitation_url(state, &inv.token),
         "created_at": ts(inv.created_at),
         "updated_at": ts(inv.updated_at),
     })
@@ -262,6 +268,7 @@ async fn send(
     }
     send_email(&state, &store, &inv, now);
     let out = invitation_json(&state, &inv, now);
+    store.emit("invitation.created", invitation_event_data(&inv, now), now);
     store.invitations.insert(inv);
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
@@ -369,6 +376,7 @@ async fn revoke(
     inv.revoked_at = Some(now);
     inv.updated_at = now;
     let inv = inv.clone();
+    store.emit("invitation.revoked", invitation_event_data(&inv, now), now);
     Ok(axum::Json(invitation_json(&state, &inv, now)))
 }
 
@@ -409,6 +417,7 @@ async fn resend(
     inv.updated_at = now;
     let inv = inv.clone();
     send_email(&state, &store, &inv, now);
+    store.emit("invitation.resent", invitation_event_data(&inv, now), now);
     Ok(axum::Json(invitation_json(&state, &inv, now)))
 }
 
@@ -453,5 +462,7 @@ pub(crate) fn accept_invitation(
     inv.accepted_at = Some(now);
     inv.accepted_user_id = user_id;
     inv.updated_at = now;
-    Ok(inv.clone())
+    let inv = inv.clone();
+    store.emit("invitation.accepted", invitation_event_data(&inv, now), now);
+    Ok(inv)
 }

@@ -85,6 +85,11 @@ pub(crate) fn create_magic_auth(
         token: None,
         sent_at: now,
     });
+    store.emit(
+        "magic_auth.created",
+        crate::webhooks::without_secrets(magic_auth_json(&rec)),
+        now,
+    );
     store.magic_auths.insert(rec.clone());
     rec
 }

@@ -3,7 +3,8 @@
 mod auth_factors;
 mod authorization;
 mod email_verification;
-mod invitations;
+mod events;
+pub(crate) mod invitations;
 mod magic_auth;
 mod organization_domains;
 pub(crate) mod organization_memberships;
@@ -31,6 +32,7 @@ pub(crate) fn router(state: SharedState) -> Router {
         .merge(magic_auth::routes())
         .merge(password_reset::routes())
         .merge(email_verification::routes())
+        .merge(events::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_api_key,

@@ -89,6 +89,11 @@ async fn create(
         sent_at: now,
     });
     let out = password_reset_json(&state, &rec);
+    store.emit(
+        "password_reset.created",
+        crate::webhooks::without_secrets(out.clone()),
+        now,
+    );
     store.password_resets.insert(rec);
     Ok((StatusCode::CREATED, axum::Json(out)))
 }
@@ -173,7 +178,12 @@ async fn confirm(
     if let Some(rec) = store.password_resets.get_mut(&rec_id) {
         rec.used = true;
     }
+    if let Some(rec) = store.password_resets.get(&rec_id) {
+        let data = crate::webhooks::without_secrets(password_reset_json(&state, rec));
+        store.emit("password_reset.succeeded", data, now);
+    }
     // A reset ends every session of the user.
+    let mut revoked = Vec::new();
     for session in store
         .auth
         .sessions
@@ -183,6 +193,10 @@ async fn confirm(
         session.status = "revoked".to_owned();
         session.ended_at = Some(now);
         session.updated_at = now;
+        revoked.push(session.to_json(now));
+    }
+    for session in revoked {
+        store.emit("session.revoked", session, now);
     }
     tracing::info!(user_id = %user_id, "emulator: password reset; the user's sessions are revoked");
     Ok(axum::Json(json!({ "user": user_json })))

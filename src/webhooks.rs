@@ -413,6 +413,52 @@ mod tests {
     }
 
     #[test]
+    fn extra_fields_and_unknown_values_parse() {
+        use crate::user_management::{Session, SessionStatus};
+
+        let body = serde_json::json!({
+            "object": "event",
+            "id": "event_2",
+            "event": "session.created",
+            "created_at": "2027-06-01T00:00:00.000Z",
+            "context": { "actor": { "id": "user_9", "source": "api", "name": null } },
+            "added_in_2027": { "anything": true },
+            "data": {
+                "object": "session", "id": "session_1", "user_id": "user_1",
+                "auth_method": "telepathy", "status": "dormant",
+                "ip_address": null, "user_agent": null,
+                "expires_at": "2027-07-01T00:00:00.000Z", "ended_at": null,
+                "created_at": "2027-06-01T00:00:00.000Z", "updated_at": "2027-06-01T00:00:00.000Z",
+                "new_field": [1, 2]
+            }
+        })
+        .to_string();
+        let webhooks = Webhooks::new("whsec_test");
+        let event = webhooks
+            .verify_at(body.as_bytes(), &webhooks.sign(body.as_bytes(), T), at(T))
+            .unwrap();
+        assert_eq!(event.kind(), EventKind::SessionCreated);
+        assert_eq!(event.context.as_ref().unwrap()["actor"]["source"], "api");
+        let session: Session = event.data_as().unwrap();
+        assert_eq!(session.status, SessionStatus::Unknown("dormant".into()));
+
+        let auth: AuthenticationEventData = serde_json::from_value(serde_json::json!({
+            "type": "retina_scan", "status": "deferred", "ip_address": null,
+            "user_agent": null, "user_id": null, "email": null, "risk": "low"
+        }))
+        .unwrap();
+        assert_eq!(auth.r#type.as_str(), "retina_scan");
+        assert_eq!(
+            auth.status,
+            AuthenticationStatus::Unknown("deferred".into())
+        );
+
+        // An event with no data or time (not something WorkOS sends) still parses.
+        let bare: Event = serde_json::from_str(r#"{"id":"event_3","event":"x.y"}"#).unwrap();
+        assert_eq!(bare.kind(), EventKind::Unknown("x.y".into()));
+    }
+
+    #[test]
     fn malformed_headers_and_bodies_get_clear_errors() {
         let webhooks = Webhooks::new("whsec_test");
         for header in [

@@ -107,11 +107,35 @@ async fn a_signed_session_revoked_delivery_signs_that_browser_out() {
     // Refused deliveries change nothing.
     let forged = Webhooks::new("whsec_someone_else").sign(&body, now_ms());
     let replayed = webhooks.sign(&body, now_ms() - 10 * 60 * 1000);
-    for (header, status, says) in [
-        (Some(forged), StatusCode::UNAUTHORIZED, "does not match"),
-        (Some(replayed), StatusCode::UNAUTHORIZED, "replayed"),
-        (None, StatusCode::BAD_REQUEST, "no WorkOS-Signature header"),
+    // A genuine signature over a body changed on the way (another session revoked).
+    let genuine = webhooks.sign(&body, now_ms());
+    let altered = String::from_utf8(body.clone())
+        .unwrap()
+        .replace("\"session_", "\"session_0")
+        .into_bytes();
+    assert_ne!(altered, body);
+    for (body, header, status, says) in [
         (
+            &body,
+            Some(forged),
+            StatusCode::UNAUTHORIZED,
+            "does not match",
+        ),
+        (&body, Some(replayed), StatusCode::UNAUTHORIZED, "replayed"),
+        (
+            &altered,
+            Some(genuine),
+            StatusCode::UNAUTHORIZED,
+            "raw body",
+        ),
+        (
+            &body,
+            None,
+            StatusCode::BAD_REQUEST,
+            "no WorkOS-Signature header",
+        ),
+        (
+            &body,
             Some("t=1,v2=ab".to_owned()),
             StatusCode::BAD_REQUEST,
             "malformed",
@@ -247,4 +271,177 @@ async fn the_emulator_delivers_a_signed_session_revoked_and_the_browser_is_signe
         ["user.created", "session.created", "session.revoked"]
     );
     served.abort();
+}
+
+/// What an app has handled, each event once: its webhook route and its periodic catch-up
+/// share it, keyed by the event id (the same in both).
+#[derive(Clone, Default)]
+struct Handled(std::sync::Arc<std::sync::Mutex<Vec<authkit_axum::webhooks::Event>>>);
+
+impl Handled {
+    /// Handles `event` unless it already was; whether it was new.
+    fn handle(&self, event: authkit_axum::webhooks::Event) -> bool {
+        let mut handled = self.0.lock().unwrap();
+        if handled.iter().any(|e| e.id == event.id) {
+            return false;
+        }
+        handled.push(event);
+        true
+    }
+
+    fn events(&self) -> Vec<authkit_axum::webhooks::Event> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[derive(Clone)]
+struct Syncing {
+    webhooks: Webhooks,
+    handled: Handled,
+}
+
+impl FromRef<Syncing> for Webhooks {
+    fn from_ref(state: &Syncing) -> Webhooks {
+        state.webhooks.clone()
+    }
+}
+
+async fn handle_delivery(
+    State(state): State<Syncing>,
+    WorkosWebhook(event): WorkosWebhook,
+) -> StatusCode {
+    state.handled.handle(event);
+    StatusCode::OK
+}
+
+/// The periodic catch-up: every event after `cursor`, oldest first, handled unless the
+/// webhooks already did; the cursor moves past each. Returns the events seen and how many
+/// were new.
+async fn catch_up(
+    client: &authkit_axum::Client,
+    handled: &Handled,
+    cursor: &mut Option<String>,
+) -> (Vec<authkit_axum::webhooks::Event>, usize) {
+    use futures_util::TryStreamExt;
+    let mut seen = Vec::new();
+    let mut new = 0;
+    let mut events = std::pin::pin!(
+        client.events().stream(
+            authkit_axum::webhooks::ListEvents::since(
+                cursor.clone(),
+                Vec::<authkit_axum::webhooks::EventKind>::new()
+            )
+            .limit(2),
+        )
+    );
+    while let Some(event) = events.try_next().await.unwrap() {
+        *cursor = Some(event.id.clone());
+        new += usize::from(handled.handle(event.clone()));
+        seen.push(event);
+    }
+    (seen, new)
+}
+
+/// Webhooks and catch-up together: while the app is up, the catch-up finds exactly what the
+/// webhooks delivered (in the emulator's order) and handles none of it twice; while it is
+/// down, the catch-up from the stored cursor recovers exactly what was missed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catch_up_from_a_cursor_equals_the_webhook_deliveries_and_fills_downtime() {
+    use authkit_axum::user_management::{AuthenticateWithPassword, CreateUser, UpdateUser};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/webhooks/workos", listener.local_addr().unwrap());
+    let emulator = authkit_emulator::Emulator::builder()
+        .webhook_endpoint(endpoint, SECRET)
+        .start()
+        .await
+        .unwrap();
+    let client = emulator.client();
+    let um = client.user_management();
+    let handled = Handled::default();
+    let app = Router::new()
+        .route("/webhooks/workos", post(handle_delivery))
+        .with_state(Syncing {
+            webhooks: Webhooks::new(SECRET),
+            handled: handled.clone(),
+        });
+    let served = tokio::spawn(axum::serve(listener, app).into_future());
+    let log = |emulator: &authkit_emulator::Emulator| -> Vec<String> {
+        emulator
+            .events()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // Up: three changes, delivered (in any order: webhooks do not promise one).
+    let ada = um
+        .create_user(
+            CreateUser::new("ada@example.com")
+                .password("correct horse battery staple")
+                .email_verified(true),
+        )
+        .await
+        .unwrap();
+    um.create_user(CreateUser::new("bob@example.com"))
+        .await
+        .unwrap();
+    um.update_user(&ada.id, UpdateUser::new().first_name("Ada"))
+        .await
+        .unwrap();
+    support::app::eventually("the three deliveries arrived", || {
+        let handled = handled.clone();
+        async move { handled.events().len() == 3 }
+    })
+    .await;
+    let mut delivered = handled.events();
+    delivered.sort_by(|a, b| a.id.cmp(&b.id));
+
+    let mut cursor = None;
+    let (seen, new) = catch_up(&client, &handled, &mut cursor).await;
+    assert_eq!(
+        seen, delivered,
+        "the catch-up is what the webhooks delivered"
+    );
+    assert_eq!(new, 0, "nothing is handled twice");
+    assert_eq!(cursor.as_deref(), log(&emulator).last().map(String::as_str));
+
+    // Down: the deliveries fail; the catch-up from the stored cursor has exactly what was missed.
+    served.abort();
+    let _ = served.await;
+    let before_downtime = log(&emulator).len();
+    um.authenticate_with_password(AuthenticateWithPassword::new(
+        "ada@example.com",
+        "correct horse battery staple",
+    ))
+    .await
+    .unwrap();
+    um.delete_user(&ada.id).await.unwrap();
+    let missed = log(&emulator)[before_downtime..].to_vec();
+    assert_eq!(
+        handled.events().len(),
+        3,
+        "nothing was delivered while down"
+    );
+    let (seen, new) = catch_up(&client, &handled, &mut cursor).await;
+    let seen_ids: Vec<String> = seen.iter().map(|e| e.id.clone()).collect();
+    assert_eq!(seen_ids, missed);
+    assert_eq!(new, missed.len());
+    let kinds: Vec<&str> = seen.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "authentication.password_succeeded",
+            "session.created",
+            "user.deleted"
+        ]
+    );
+
+    // Every event handled once, and a catch-up with nothing new changes nothing.
+    let mut all: Vec<String> = handled.events().iter().map(|e| e.id.clone()).collect();
+    all.sort();
+    assert_eq!(all, log(&emulator));
+    let (seen, new) = catch_up(&client, &handled, &mut cursor).await;
+    assert_eq!((seen.len(), new), (0, 0));
+    support::assert_contract(&emulator);
 }

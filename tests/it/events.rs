@@ -514,3 +514,118 @@ async fn sign_ins_emit_authentication_events_for_each_method_and_failure() {
     assert_eq!(auth[7].kind(), EventKind::AuthenticationMfaSucceeded);
     support::assert_contract(&emulator);
 }
+
+/// The authorization URL an app sends the browser to, scoped to `organization_id` if given.
+#[cfg(feature = "axum")]
+fn authorize_url(emulator: &Emulator, organization_id: Option<&str>) -> String {
+    let mut url = url::Url::parse(&format!(
+        "{}/user_management/authorize",
+        emulator.base_url()
+    ))
+    .unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", emulator.client_id())
+        .append_pair("response_type", "code")
+        .append_pair("provider", "authkit")
+        .append_pair("redirect_uri", support::app::CALLBACK)
+        .append_pair("state", "xyz");
+    if let Some(org) = organization_id {
+        url.query_pairs_mut().append_pair("organization_id", org);
+    }
+    url.to_string()
+}
+
+#[cfg(feature = "axum")]
+fn code_of(callback: &url::Url) -> String {
+    callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned()
+}
+
+#[cfg(feature = "axum")]
+#[tokio::test]
+async fn hosted_sso_and_oauth_sign_ins_emit_authentication_events() {
+    use authkit_axum::user_management::AuthenticateWithCode;
+
+    let seed = authkit_emulator::Seed::from_yaml_str(
+        r#"
+users:
+  - { email: ada@example.com, password: "correct horse battery staple", email_verified: true }
+organizations:
+  - { id: org_initech, name: Initech, sso: true }
+memberships:
+  - { user: ada@example.com, organization: Initech, role: member }
+"#,
+    )
+    .unwrap();
+    let emulator = support::app::register(Emulator::builder().seed(seed))
+        .start()
+        .await
+        .unwrap();
+    let um = emulator.client().user_management();
+
+    // The hosted page's password form.
+    let callback = support::app::hosted_page_sign_in(
+        &emulator,
+        &authorize_url(&emulator, None),
+        "ada@example.com",
+        PASSWORD,
+    )
+    .await;
+    um.authenticate_with_code(AuthenticateWithCode::new(code_of(&callback)))
+        .await
+        .unwrap();
+    // SSO into Initech, then an OAuth provider.
+    let callback = emulator
+        .approve_sign_in(
+            &authorize_url(&emulator, Some("org_initech")),
+            "ada@example.com",
+        )
+        .unwrap();
+    um.authenticate_with_code(AuthenticateWithCode::new(code_of(&callback)))
+        .await
+        .unwrap();
+    let callback = emulator
+        .approve_sign_in_pending(&authorize_url(&emulator, None), "ada@example.com")
+        .unwrap();
+    um.authenticate_with_code(AuthenticateWithCode::new(code_of(&callback)))
+        .await
+        .unwrap();
+
+    let auth: Vec<Event> = emulator
+        .client()
+        .events()
+        .stream(ListEvents::since(
+            None,
+            [
+                EventKind::AuthenticationPasswordSucceeded,
+                EventKind::AuthenticationSsoSucceeded,
+                EventKind::AuthenticationOauthSucceeded,
+            ],
+        ))
+        .try_collect()
+        .await
+        .unwrap();
+    let kinds: Vec<EventKind> = auth.iter().map(Event::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            EventKind::AuthenticationPasswordSucceeded,
+            EventKind::AuthenticationSsoSucceeded,
+            EventKind::AuthenticationOauthSucceeded,
+        ]
+    );
+    let sso: AuthenticationEventData = auth[1].data_as().unwrap();
+    let details = sso.sso.unwrap();
+    assert_eq!(details.organization_id.as_deref(), Some("org_initech"));
+    assert!(
+        details
+            .connection_id
+            .is_some_and(|c| c.starts_with("conn_")),
+        "the organization's SSO connection"
+    );
+    support::assert_contract(&emulator);
+}

@@ -149,15 +149,18 @@ async fn users_and_sessions_changing_are_events() {
         kinds,
         [
             "user.created",
+            "authentication.password_succeeded",
             "session.created",
             "session.revoked",
             "user.updated",
             "user.deleted"
         ]
     );
-    assert_eq!(events[1]["data"]["id"], sid.as_str());
-    assert_eq!(events[2]["data"]["status"], "revoked");
-    assert_eq!(events[3]["data"]["first_name"], "Ada");
+    assert_eq!(events[1]["data"]["user_id"], id.as_str());
+    assert_eq!(events[1]["data"]["type"], "password");
+    assert_eq!(events[2]["data"]["id"], sid.as_str());
+    assert_eq!(events[3]["data"]["status"], "revoked");
+    assert_eq!(events[4]["data"]["first_name"], "Ada");
     let ids: std::collections::HashSet<&str> =
         events.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), events.len(), "every event has its own id");
@@ -242,4 +245,68 @@ async fn endpoints_come_from_a_seed_file_or_the_control_api() {
     assert_eq!(listed["data"][0]["event"], "user.created");
     a.abort();
     b.abort();
+}
+
+/// `GET /events` reads the `events` filter in the spec's comma-separated form and in the
+/// repeated `events[]` form older SDKs send, and pages with `after`.
+#[tokio::test]
+async fn the_event_log_is_listed_with_either_form_of_the_type_filter() {
+    let emulator = support::start().await;
+    let http = support::http();
+    let base = emulator.base_url().to_owned();
+    let mut user_ids = Vec::new();
+    for email in ["ada@example.com", "bob@example.com"] {
+        let user: Value = http
+            .post(format!("{base}/user_management/users"))
+            .bearer_auth(emulator.api_key())
+            .json(&json!({ "email": email }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        user_ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    http.delete(format!("{base}/user_management/users/{}", user_ids[0]))
+        .bearer_auth(emulator.api_key())
+        .send()
+        .await
+        .unwrap();
+    let list = |query: String| {
+        let request = http
+            .get(format!("{base}/events?{query}"))
+            .bearer_auth(emulator.api_key());
+        async move {
+            let body: Value = request.send().await.unwrap().json().await.unwrap();
+            body
+        }
+    };
+    let types = |body: &Value| -> Vec<String> {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let comma = list("events=user.created,user.deleted&order=asc".into()).await;
+    let repeated = list("events[]=user.created&events[]=user.deleted&order=asc".into()).await;
+    assert_eq!(
+        types(&comma),
+        ["user.created", "user.created", "user.deleted"]
+    );
+    assert_eq!(comma["data"], repeated["data"]);
+    assert_eq!(comma["object"], "list");
+    assert_eq!(comma["data"][0]["object"], "event");
+
+    let first = list("events=user.created&order=asc&limit=1".into()).await;
+    let after = first["list_metadata"]["after"].as_str().unwrap().to_owned();
+    assert_eq!(after, first["data"][0]["id"]);
+    let second = list(format!(
+        "events=user.created&order=asc&limit=1&after={after}"
+    ))
+    .await;
+    assert_eq!(second["data"][0]["data"]["id"], user_ids[1].as_str());
+    assert_eq!(second["list_metadata"]["after"], Value::Null);
 }

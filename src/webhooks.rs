@@ -1,4 +1,8 @@
-//! WorkOS webhooks: checking the `WorkOS-Signature` header and reading the event.
+//! WorkOS events: webhook deliveries (checking the `WorkOS-Signature` header) and the Events
+//! API (`GET /events`, [`Client::events`](crate::Client::events)) to catch up on them, both
+//! giving the same [`Event`].
+//!
+//! # Verifying a delivery
 //!
 //! WorkOS signs each delivery with the endpoint's secret: the header is
 //! `t=<milliseconds since the epoch>, v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. A delivery is
@@ -22,6 +26,66 @@
 //!
 //! With the `axum` feature, [`web::WorkosWebhook`](crate::web::WorkosWebhook) is the extractor
 //! for a webhook route.
+//!
+//! # Reading the data
+//!
+//! [`Event::data_as`] reads the data typed: a [`User`](crate::user_management::User) for
+//! `user.*`, a [`Session`](crate::user_management::Session) for `session.*`, an
+//! [`Invitation`](crate::user_management::Invitation) for `invitation.*`, a
+//! [`MagicAuth`](crate::user_management::MagicAuth),
+//! [`PasswordReset`](crate::user_management::PasswordReset) or
+//! [`EmailVerification`](crate::user_management::EmailVerification) for the `*.created`
+//! events of codes and links (events leave the secrets out: their code and token fields are
+//! empty), and an [`AuthenticationEventData`] for `authentication.*`. A type this crate does
+//! not know yet is [`EventKind::Unknown`], with its data as sent; fields added later and
+//! unknown enum values parse too.
+//!
+//! # Webhooks and catch-up
+//!
+//! Webhooks arrive at once but are not guaranteed: a delivery that fails is retried for a
+//! while and then dropped, and deliveries may arrive out of order. The Events API keeps every
+//! event, in order, for 30 days. Use both, so that nothing is missed and nothing is handled
+//! twice:
+//!
+//! 1. The webhook route handles each event when it arrives.
+//! 2. A periodic job (and one at start-up) streams the events after its stored cursor with
+//!    [`ListEvents::since`], handles each one, and stores the event's id as the new cursor.
+//!    After downtime it resumes where it stopped.
+//!
+//! Event ids are the same in both, so "handled" is a set of event ids: skip an event whose id
+//! is in it (a webhook retry, or an event the other path got to first). In a database, make
+//! it a unique column written in the same transaction as the change the event causes. Move
+//! the cursor only from the catch-up, never from webhooks: their order is not promised, so
+//! the latest delivery is not a safe place to resume from.
+//!
+//! ```no_run
+//! use std::collections::HashSet;
+//! use futures_util::TryStreamExt;
+//! use authkit_axum::Client;
+//! use authkit_axum::webhooks::{Event, ListEvents};
+//!
+//! /// Applies an event, once (the webhook route calls this too).
+//! fn handle(handled: &mut HashSet<String>, event: &Event) {
+//!     if !handled.insert(event.id.clone()) {
+//!         return; // already handled
+//!     }
+//!     // ... apply the change
+//! }
+//!
+//! async fn catch_up(
+//!     client: &Client,
+//!     handled: &mut HashSet<String>,
+//!     cursor: &mut Option<String>,
+//! ) -> Result<(), authkit_axum::Error> {
+//!     let types = ["user.created", "user.updated", "user.deleted"];
+//!     let mut events = std::pin::pin!(client.events().stream(ListEvents::since(cursor.clone(), types)));
+//!     while let Some(event) = events.try_next().await? {
+//!         handle(handled, &event);
+//!         *cursor = Some(event.id); // store it durably
+//!     }
+//!     Ok(())
+//! }
+//! ```
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

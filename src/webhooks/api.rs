@@ -163,6 +163,17 @@ page_setters!(ListEvents);
 
 impl Client {
     /// The Events API: the events webhooks deliver, listed in order for catch-up.
+    ///
+    /// ```no_run
+    /// # async fn run(client: authkit_axum::Client) -> Result<(), authkit_axum::Error> {
+    /// use authkit_axum::webhooks::{EventKind, ListEvents};
+    ///
+    /// let revoked = client
+    ///     .events()
+    ///     .list(&ListEvents::new([EventKind::SessionRevoked]))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn events(&self) -> Events {
         Events::new(self.clone())
     }

@@ -27,8 +27,10 @@
 //! What it serves: every User Management endpoint, and the Organizations API (organizations,
 //! organization domains, the roles and permissions of `/authorization`), with WorkOS's paths,
 //! bodies, status codes and error shapes; RS256 access tokens and a JWKS
-//! at `/sso/jwks/{client_id}`; a hosted sign-in page at `/user_management/authorize`; an
-//! [outbox](Emulator::outbox) of the emails WorkOS would send; and [fault injection](Fault).
+//! at `/sso/jwks/{client_id}`; a hosted sign-in page at `/user_management/authorize`; the
+//! events its state changes produce, delivered as [signed webhooks](EmulatorBuilder::webhook_endpoint)
+//! and listed by the Events API (`GET /events`); an [outbox](Emulator::outbox) of the emails
+//! WorkOS would send; and [fault injection](Fault).
 //!
 //! The sections below show its controls. The binary (`cargo run -p authkit-emulator -- --help`)
 //! runs the same emulator with demo users, for apps in any language.

@@ -78,7 +78,8 @@
 //!     cursor: &mut Option<String>,
 //! ) -> Result<(), authkit_axum::Error> {
 //!     let types = ["user.created", "user.updated", "user.deleted"];
-//!     let mut events = std::pin::pin!(client.events().stream(ListEvents::since(cursor.clone(), types)));
+//!     let since = ListEvents::since(cursor.clone()).events(types);
+//!     let mut events = std::pin::pin!(client.events().stream(since));
 //!     while let Some(event) = events.try_next().await? {
 //!         handle(handled, &event);
 //!         *cursor = Some(event.id); // store it durably

@@ -62,7 +62,7 @@ impl Events {
     /// use authkit_axum::webhooks::ListEvents;
     ///
     /// let mut missed = std::pin::pin!(client.events().stream(
-    ///     ListEvents::since(cursor, ["user.created", "user.updated", "user.deleted"]),
+    ///     ListEvents::since(cursor).events(["user.created", "user.updated", "user.deleted"]),
     /// ));
     /// while let Some(event) = missed.try_next().await? {
     ///     // handle the event, then store event.id as the cursor
@@ -101,7 +101,7 @@ fn format_ts(at: Timestamp) -> Option<String> {
 /// assert_eq!(params.events.len(), 2);
 ///
 /// // Resuming from a stored cursor: oldest first, after that event.
-/// let resume = ListEvents::since(Some("event_01J...".to_owned()), ["user.created"]);
+/// let resume = ListEvents::since(Some("event_01J...".to_owned())).events(["user.created"]);
 /// assert_eq!(resume.page.after.as_deref(), Some("event_01J..."));
 /// assert_eq!(resume.page.order, Some(Order::Asc));
 /// ```
@@ -130,16 +130,20 @@ impl ListEvents {
         }
     }
 
-    /// The catch-up after downtime: events of these types after the event `cursor` (the id of
-    /// the last event handled; `None` for everything WorkOS still keeps), oldest first.
-    pub fn since<K: Into<EventKind>>(
-        cursor: Option<String>,
-        events: impl IntoIterator<Item = K>,
-    ) -> Self {
-        let mut params = ListEvents::new(events);
+    /// The catch-up after downtime: the events after the event `cursor` (the id of the last
+    /// event handled; `None` for everything WorkOS still keeps), oldest first. Every type,
+    /// unless narrowed with [`events`](Self::events).
+    pub fn since(cursor: Option<String>) -> Self {
+        let mut params = ListEvents::default();
         params.page.order = Some(Order::Asc);
         params.page.after = cursor;
         params
+    }
+
+    /// Only events of these types.
+    pub fn events<K: Into<EventKind>>(mut self, events: impl IntoIterator<Item = K>) -> Self {
+        self.events = events.into_iter().map(Into::into).collect();
+        self
     }
 
     /// Only events created at or after `at`.

@@ -84,7 +84,7 @@ async fn pages_follow_the_after_cursor_through_every_event_once_in_order() {
 
     // The stream does the same, two a page.
     let streamed: Vec<Event> = events
-        .stream(ListEvents::since(None, Vec::<EventKind>::new()).limit(2))
+        .stream(ListEvents::since(None).limit(2))
         .try_collect()
         .await
         .unwrap();
@@ -99,7 +99,7 @@ async fn pages_follow_the_after_cursor_through_every_event_once_in_order() {
 
     // Resuming after the fifth event gives the last two.
     let rest: Vec<Event> = events
-        .stream(ListEvents::since(Some(log[4].clone()), ["user.created"]))
+        .stream(ListEvents::since(Some(log[4].clone())).events(["user.created"]))
         .try_collect()
         .await
         .unwrap();
@@ -160,7 +160,8 @@ async fn filters_select_by_type_time_range_and_organization() {
     );
     let after: Vec<Event> = events
         .stream(
-            ListEvents::since(None, ["user.created", "user.updated", "invitation.created"])
+            ListEvents::since(None)
+                .events(["user.created", "user.updated", "invitation.created"])
                 .range_start(later),
         )
         .try_collect()
@@ -173,7 +174,7 @@ async fn filters_select_by_type_time_range_and_organization() {
 
     // About the organization: the invitation into it, not the users.
     let about_org = events
-        .list(&ListEvents::new(Vec::<EventKind>::new()).organization_id(&org))
+        .list(&ListEvents::default().organization_id(&org))
         .await
         .unwrap();
     assert!(
@@ -311,7 +312,7 @@ async fn invitations_codes_and_resets_emit_their_events_without_secrets() {
     let all: Vec<Event> = emulator
         .client()
         .events()
-        .stream(ListEvents::since(None, Vec::<EventKind>::new()))
+        .stream(ListEvents::since(None))
         .try_collect()
         .await
         .unwrap();
@@ -472,7 +473,7 @@ async fn sign_ins_emit_authentication_events_for_each_method_and_failure() {
     let auth: Vec<Event> = emulator
         .client()
         .events()
-        .stream(ListEvents::since(None, Vec::<EventKind>::new()))
+        .stream(ListEvents::since(None))
         .try_filter(|e| std::future::ready(e.event.starts_with("authentication.")))
         .try_collect()
         .await
@@ -598,14 +599,11 @@ memberships:
     let auth: Vec<Event> = emulator
         .client()
         .events()
-        .stream(ListEvents::since(
-            None,
-            [
-                EventKind::AuthenticationPasswordSucceeded,
-                EventKind::AuthenticationSsoSucceeded,
-                EventKind::AuthenticationOauthSucceeded,
-            ],
-        ))
+        .stream(ListEvents::since(None).events([
+            EventKind::AuthenticationPasswordSucceeded,
+            EventKind::AuthenticationSsoSucceeded,
+            EventKind::AuthenticationOauthSucceeded,
+        ]))
         .try_collect()
         .await
         .unwrap();

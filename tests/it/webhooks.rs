@@ -326,13 +326,9 @@ async fn catch_up(
     let mut seen = Vec::new();
     let mut new = 0;
     let mut events = std::pin::pin!(
-        client.events().stream(
-            authkit_axum::webhooks::ListEvents::since(
-                cursor.clone(),
-                Vec::<authkit_axum::webhooks::EventKind>::new()
-            )
-            .limit(2),
-        )
+        client
+            .events()
+            .stream(authkit_axum::webhooks::ListEvents::since(cursor.clone()).limit(2),)
     );
     while let Some(event) = events.try_next().await.unwrap() {
         *cursor = Some(event.id.clone());

@@ -82,12 +82,14 @@ pub use crate::axum::{AuthKit, AuthKitBuilder, AuthUser};
 pub use tower_sessions;
 
 /// The errors of WorkOS API calls: [`ApiError`](error::ApiError) (the API's answer, with its
-/// code and field errors) and the authentication step-ups a sign-in can answer with, which
-/// [`Error`] carries ([`Error::EmailVerificationRequired`] and the others).
+/// code and field errors), the authentication step-ups a sign-in can answer with, which
+/// [`Error`] carries ([`Error::EmailVerificationRequired`] and the others), and why a device
+/// sign-in gave no tokens ([`DeviceCodeError`](error::DeviceCodeError)).
 pub mod error {
     pub use crate::client::{
-        ApiError, EmailVerificationRequired, FieldError, MfaChallenge, MfaEnrollment,
-        OrganizationAuthenticationMethodsRequired, OrganizationSelectionRequired, SsoRequired,
+        ApiError, DeviceCodeError, DeviceCodeErrorKind, EmailVerificationRequired, FieldError,
+        MfaChallenge, MfaEnrollment, OrganizationAuthenticationMethodsRequired,
+        OrganizationSelectionRequired, SsoRequired,
     };
 }
 

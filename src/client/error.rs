@@ -54,6 +54,11 @@ pub enum Error {
     /// The organization requires one of `auth_methods`.
     #[error("organization requires another authentication method: {}", .0.message)]
     OrganizationAuthenticationMethodsRequired(Box<OrganizationAuthenticationMethodsRequired>),
+    /// A device sign-in gave no tokens (yet): the user has not approved it, the device polls
+    /// too fast, the device code expired, or the user denied it. See
+    /// [`poll_device_authorization`](crate::user_management::UserManagement::poll_device_authorization).
+    #[error("device sign-in: {}", .0)]
+    DeviceCode(Box<DeviceCodeError>),
     /// WorkOS answered with an error status.
     #[error(transparent)]
     Api(Box<ApiError>),
@@ -160,6 +165,79 @@ pub struct FieldError {
     pub field: Option<String>,
 }
 
+/// Why a device sign-in gave no tokens: the OAuth errors of the `device_code` grant
+/// (RFC 8628), in [`DeviceCodeError::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeviceCodeErrorKind {
+    /// `authorization_pending`: the user has not answered yet; poll again after the interval.
+    AuthorizationPending,
+    /// `slow_down`: polled too fast; poll again, 5 seconds slower from now on.
+    SlowDown,
+    /// `expired_token`: the device code expired before the user approved it; start again.
+    Expired,
+    /// `access_denied`: the user denied the sign-in.
+    AccessDenied,
+}
+
+impl DeviceCodeErrorKind {
+    /// The wire value (`authorization_pending`, `slow_down`, `expired_token`, `access_denied`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceCodeErrorKind::AuthorizationPending => "authorization_pending",
+            DeviceCodeErrorKind::SlowDown => "slow_down",
+            DeviceCodeErrorKind::Expired => "expired_token",
+            DeviceCodeErrorKind::AccessDenied => "access_denied",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "authorization_pending" => DeviceCodeErrorKind::AuthorizationPending,
+            "slow_down" => DeviceCodeErrorKind::SlowDown,
+            "expired_token" => DeviceCodeErrorKind::Expired,
+            "access_denied" => DeviceCodeErrorKind::AccessDenied,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for DeviceCodeErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Payload of [`Error::DeviceCode`].
+///
+/// ```
+/// use authkit_axum::Error;
+/// use authkit_axum::error::DeviceCodeErrorKind;
+///
+/// fn explain(err: &Error) -> &'static str {
+///     match err.device_code_error() {
+///         Some(DeviceCodeErrorKind::AccessDenied) => "you denied the sign-in",
+///         Some(DeviceCodeErrorKind::Expired) => "the code expired: run the command again",
+///         _ => "sign-in failed",
+///     }
+/// }
+/// # let _ = explain;
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind}: {message}")]
+#[non_exhaustive]
+pub struct DeviceCodeError {
+    /// Which of the device-flow errors.
+    pub kind: DeviceCodeErrorKind,
+    /// WorkOS's `error_description` (or, when the poll gave up on its own at the code's
+    /// expiry, this client's).
+    pub message: String,
+    /// The HTTP status WorkOS used; `None` when the poll stopped at the expiry without asking.
+    pub status: Option<u16>,
+    /// The `X-Request-ID` response header.
+    pub request_id: Option<String>,
+}
+
 /// Context common to every step-up error.
 macro_rules! step_up {
     ($(#[$meta:meta])* $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty,)* }) => {
@@ -264,6 +342,7 @@ impl Error {
             Error::OrganizationSelectionRequired(e) => Some(e.status),
             Error::SsoRequired(e) => Some(e.status),
             Error::OrganizationAuthenticationMethodsRequired(e) => Some(e.status),
+            Error::DeviceCode(e) => e.status,
             Error::Decode { status, .. } => Some(*status),
             Error::Config(_)
             | Error::InvalidInput(_)
@@ -284,6 +363,7 @@ impl Error {
             Error::OrganizationAuthenticationMethodsRequired(_) => {
                 Some("organization_authentication_methods_required")
             }
+            Error::DeviceCode(e) => Some(e.kind.as_str()),
             _ => None,
         }
     }
@@ -298,6 +378,16 @@ impl Error {
             Error::OrganizationSelectionRequired(e) => e.request_id.as_deref(),
             Error::SsoRequired(e) => e.request_id.as_deref(),
             Error::OrganizationAuthenticationMethodsRequired(e) => e.request_id.as_deref(),
+            Error::DeviceCode(e) => e.request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Which device-flow error this is (`authorization_pending`, `slow_down`,
+    /// `expired_token`, `access_denied`), if it is one.
+    pub fn device_code_error(&self) -> Option<DeviceCodeErrorKind> {
+        match self {
+            Error::DeviceCode(e) => Some(e.kind),
             _ => None,
         }
     }
@@ -516,6 +606,21 @@ pub(crate) fn from_response(
     };
     if let Some(err) = step_up {
         return err;
+    }
+    // The device flow's OAuth errors (`{error, error_description}` from the authenticate
+    // endpoint; the device authorization endpoint's own `access_denied` is something else).
+    if endpoint == "POST /user_management/authenticate"
+        && let Some(kind) = raw
+            .error
+            .as_deref()
+            .and_then(DeviceCodeErrorKind::from_code)
+    {
+        return Error::DeviceCode(Box::new(DeviceCodeError {
+            kind,
+            message,
+            status: Some(status),
+            request_id,
+        }));
     }
     let errors = match raw.errors {
         Some(Value::Array(items)) => items

@@ -12,9 +12,9 @@ use reqwest::header::HeaderValue;
 use url::Url;
 
 pub use error::{
-    ApiError, ConfigError, EmailVerificationRequired, Error, FieldError, MfaChallenge,
-    MfaEnrollment, OrganizationAuthenticationMethodsRequired, OrganizationSelectionRequired,
-    SsoRequired,
+    ApiError, ConfigError, DeviceCodeError, DeviceCodeErrorKind, EmailVerificationRequired, Error,
+    FieldError, MfaChallenge, MfaEnrollment, OrganizationAuthenticationMethodsRequired,
+    OrganizationSelectionRequired, SsoRequired,
 };
 pub(crate) use pagination::paginate;
 pub use pagination::{ListMetadata, Order, Page, PageParams};

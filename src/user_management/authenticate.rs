@@ -438,6 +438,38 @@ impl AuthenticateWithRefreshToken {
     }
 }
 
+grant_params!(
+    /// Parameters of [`UserManagement::authenticate_with_device_code`]
+    /// (`grant_type=urn:ietf:params:oauth:grant-type:device_code`): one poll of a device
+    /// sign-in. [`UserManagement::poll_device_authorization`] polls until it is done.
+    ///
+    /// ```
+    /// use authkit_axum::user_management::AuthenticateWithDeviceCode;
+    ///
+    /// let params = AuthenticateWithDeviceCode::new("device-code-from-authorize-device");
+    /// assert!(!format!("{params:?}").contains("device-code-from"));
+    /// ```
+    AuthenticateWithDeviceCode {
+        required {
+            /// The `device_code` of the [`DeviceAuthorization`](super::DeviceAuthorization).
+            device_code: SecretString,
+        }
+        optional {}
+    }
+);
+
+impl AuthenticateWithDeviceCode {
+    /// Polls the device sign-in of this device code.
+    pub fn new(device_code: impl Into<SecretString>) -> Self {
+        Self {
+            device_code: device_code.into(),
+            ip_address: None,
+            user_agent: None,
+            device_id: None,
+        }
+    }
+}
+
 /// The body of one authenticate call: the client's credentials, the grant type and its params.
 #[derive(Serialize)]
 struct GrantBody<'a, P: Serialize> {
@@ -455,10 +487,26 @@ impl UserManagement {
         grant_type: &'static str,
         params: &P,
     ) -> Result<AuthenticateResponse> {
+        self.authenticate_with_secret(grant_type, params, true)
+            .await
+    }
+
+    /// One authenticate call; `send_secret: false` for the grants of clients that have none
+    /// (the device flow's schema has no `client_secret`).
+    async fn authenticate_with_secret<P: Serialize>(
+        &self,
+        grant_type: &'static str,
+        params: &P,
+        send_secret: bool,
+    ) -> Result<AuthenticateResponse> {
+        let client_secret = match send_secret {
+            true => self.client.api_key().map(SecretString::expose_secret),
+            false => None,
+        };
         let body = GrantBody {
             grant_type,
             client_id: self.client.client_id(),
-            client_secret: self.client.api_key().map(SecretString::expose_secret),
+            client_secret,
             params,
         };
         self.client
@@ -534,6 +582,31 @@ impl UserManagement {
         self.authenticate(
             "urn:workos:oauth:grant-type:organization-selection",
             &params,
+        )
+        .await
+    }
+
+    /// Polls a device sign-in once: the tokens when the user has approved it.
+    /// `POST /user_management/authenticate` with
+    /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` (no `client_secret`: a CLI
+    /// has none).
+    ///
+    /// Until the user answers this fails with [`Error::DeviceCode`](crate::Error::DeviceCode):
+    /// [`AuthorizationPending`](crate::error::DeviceCodeErrorKind::AuthorizationPending) (poll
+    /// again after the interval), [`SlowDown`](crate::error::DeviceCodeErrorKind::SlowDown)
+    /// (poll 5 s slower), [`Expired`](crate::error::DeviceCodeErrorKind::Expired) or
+    /// [`AccessDenied`](crate::error::DeviceCodeErrorKind::AccessDenied). A device code
+    /// already exchanged fails with [`Error::is_invalid_grant`](crate::Error::is_invalid_grant).
+    /// [`poll_device_authorization`](UserManagement::poll_device_authorization) runs the
+    /// whole loop.
+    pub async fn authenticate_with_device_code(
+        &self,
+        params: AuthenticateWithDeviceCode,
+    ) -> Result<AuthenticateResponse> {
+        self.authenticate_with_secret(
+            "urn:ietf:params:oauth:grant-type:device_code",
+            &params,
+            false,
         )
         .await
     }

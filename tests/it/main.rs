@@ -18,6 +18,7 @@ mod callback_security;
 mod config;
 mod cookies;
 mod custom_claims;
+mod device_sign_in;
 mod devices;
 mod email_verification;
 mod emulator_setup;

@@ -35,6 +35,8 @@ pub(crate) fn routes(state: SharedState) -> Router<SharedState> {
         .route("/__emulator/reset", post(reset))
         .route("/__emulator/events", get(events))
         .route("/__emulator/webhooks", post(add_webhook))
+        .route("/__emulator/device/approve", post(approve_device))
+        .route("/__emulator/device/deny", post(deny_device))
         .route("/__emulator/{*rest}", axum::routing::any(unknown))
         .route_layer(axum::middleware::from_fn_with_state(state, require_api_key))
 }
@@ -139,6 +141,37 @@ async fn add_webhook(
             secret: body.secret,
         });
     Ok(StatusCode::CREATED)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceDecisionBody {
+    user_code: String,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// `POST /__emulator/device/approve` `{user_code, email}`: approves that device sign-in as the
+/// user with `email` (see [`Emulator::approve_device`](crate::Emulator::approve_device)).
+async fn approve_device(
+    State(state): State<SharedState>,
+    Json(body): Json<DeviceDecisionBody>,
+) -> Result<StatusCode, ApiError> {
+    let email = body
+        .email
+        .ok_or_else(|| ApiError::invalid_params("email", "email is required"))?;
+    crate::auth::device::decide_by_user_code(&state, &body.user_code, Some(&email))
+        .map_err(refused)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /__emulator/device/deny` `{user_code}`: denies that device sign-in.
+async fn deny_device(
+    State(state): State<SharedState>,
+    Json(body): Json<DeviceDecisionBody>,
+) -> Result<StatusCode, ApiError> {
+    crate::auth::device::decide_by_user_code(&state, &body.user_code, None).map_err(refused)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn requests(State(state): State<SharedState>) -> axum::Json<Value> {

@@ -238,6 +238,17 @@
 //! place directly; [`Emulator::pending_code_user`], [`Emulator::pending_code_challenge`] and
 //! [`Emulator::latest_email_verification_id`] read back what the hosted page issued.
 //!
+//! # Device sign-in (CLIs)
+//!
+//! `POST /user_management/authorize/device` starts a device sign-in (RFC 8628): its
+//! `verification_uri` is the emulator's verification page, `/__emulator/device`, where the
+//! user enters the user code, signs in (with the hosted page's step-ups) and approves or
+//! denies. The `urn:ietf:params:oauth:grant-type:device_code` grant answers
+//! `authorization_pending` until then, `slow_down` when polled faster than `interval` (which
+//! then grows by 5 s), `expired_token` after `expires_in` (5 minutes on the emulator's clock),
+//! `access_denied` when denied, and `invalid_grant` for a device code already exchanged.
+//! [`Emulator::approve_device`] and [`Emulator::deny_device`] answer for the user in tests.
+//!
 //! # The HTTP control API
 //!
 //! The same controls over HTTP, for tests in any language, under `/__emulator/` with the API
@@ -245,7 +256,8 @@
 //! /__emulator/outbox`, `GET`/`DELETE /__emulator/requests`, `POST /__emulator/faults`,
 //! `DELETE /__emulator/faults/{id}`, `DELETE /__emulator/faults`, `POST
 //! /__emulator/clock/advance`, `GET /__emulator/signing-keys`, `POST
-//! /__emulator/signing-keys/{rotate,publish,retire}` and `POST /__emulator/reset`. Control
+//! /__emulator/signing-keys/{rotate,publish,retire}`, `POST /__emulator/device/{approve,deny}`
+//! and `POST /__emulator/reset`. Control
 //! calls are not in the request log and injected faults never hit them.
 //!
 //! ```

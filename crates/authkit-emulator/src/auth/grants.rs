@@ -43,6 +43,9 @@ const SESSION_TTL: Duration = Duration::days(30);
 /// How long an impersonation session lives, as WorkOS: 60 minutes, refreshes included.
 const IMPERSONATION_TTL: Duration = Duration::minutes(60);
 
+/// The grant type of device sign-in (RFC 8628).
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// `POST /user_management/authenticate` (public: the client authenticates with its body).
 pub(crate) fn routes() -> Router<SharedState> {
     Router::new().route("/user_management/authenticate", post(authenticate))
@@ -79,6 +82,8 @@ struct Body {
     ip_address: Option<String>,
     #[serde(default)]
     user_agent: Option<String>,
+    #[serde(default)]
+    device_code: Option<String>,
 }
 
 fn required<'a>(value: &'a Option<String>, field: &str) -> Result<&'a str, ApiError> {
@@ -180,6 +185,7 @@ fn handle(state: &EmulatorState, body: &Body) -> Result<Value, ApiError> {
         "urn:workos:oauth:grant-type:organization-selection" => {
             organization_selection_grant(state, store, body, public, now)
         }
+        DEVICE_CODE_GRANT => device_code_grant(state, store, body, public, now),
         other => Err(ApiError::oauth(
             "invalid_request",
             format!("The emulator does not support grant_type '{other}'."),
@@ -191,7 +197,8 @@ fn handle(state: &EmulatorState, body: &Body) -> Result<Value, ApiError> {
 /// PKCE), or the continuation of a sign-in or session a public client started.
 fn public_client_allowed(store: &Store, body: &Body) -> bool {
     match body.grant_type.as_str() {
-        "authorization_code" => true,
+        // A device (a CLI) has no secret: the device code is its proof.
+        "authorization_code" | DEVICE_CODE_GRANT => true,
         "refresh_token" => body
             .refresh_token
             .as_deref()
@@ -1029,6 +1036,29 @@ fn code_grant(
         let org = accept_invitation(store, now, token, &record.user_id, &email)?;
         sign_in.organization_id = sign_in.organization_id.or(org);
     }
+    continue_sign_in(state, store, sign_in, now)
+}
+
+/// The `device_code` grant: tokens once the user approved on the verification page, else
+/// `authorization_pending`, `slow_down`, `expired_token` or `access_denied`.
+fn device_code_grant(
+    state: &EmulatorState,
+    store: &mut Store,
+    body: &Body,
+    public_client: bool,
+    now: OffsetDateTime,
+) -> Result<Value, ApiError> {
+    let device_code = required(&body.device_code, "device_code")?;
+    let approval = super::device::poll(store, device_code, now)?;
+    // The verification page ran the step-ups (email verification, MFA, organization choice).
+    let mut sign_in = SignIn::new(
+        &approval.user_id,
+        &approval.authentication_method,
+        body,
+        Stage::MfaPassed,
+    );
+    sign_in.organization_id = approval.organization_id;
+    sign_in.public_client = public_client;
     continue_sign_in(state, store, sign_in, now)
 }
 

@@ -153,6 +153,21 @@ pub(crate) struct FlowRec {
     pub organization_id: Option<String>,
     pub failed_attempts: u32,
     pub expires_at: OffsetDateTime,
+    /// Set when the flow signs a device in (the device verification page) rather than
+    /// redirecting back to an app.
+    pub device: Option<DeviceStep>,
+}
+
+/// The device sign-in a hosted flow ends with: after the step-ups, the user approves or
+/// denies it instead of being redirected.
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceStep {
+    /// The device authorization (its `device_code`).
+    pub device_code: String,
+    /// Its user code, shown again on the approval screen.
+    pub user_code: String,
+    /// Whether every step-up passed, so the approval screen may be answered.
+    pub ready: bool,
 }
 
 impl Record for FlowRec {
@@ -162,10 +177,10 @@ impl Record for FlowRec {
 }
 
 /// Form or query fields, in order.
-struct Fields(Vec<(String, String)>);
+pub(super) struct Fields(pub Vec<(String, String)>);
 
 impl Fields {
-    fn from_query(query: Option<&str>) -> Self {
+    pub(super) fn from_query(query: Option<&str>) -> Self {
         Fields(
             url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -174,7 +189,7 @@ impl Fields {
     }
 
     /// The first non-empty value of `name`.
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, v)| k == name && !v.is_empty())
@@ -183,7 +198,7 @@ impl Fields {
 }
 
 /// An HTML answer.
-fn html_response(status: StatusCode, body: String) -> Response {
+pub(super) fn html_response(status: StatusCode, body: String) -> Response {
     let mut response = (status, Html(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -338,7 +353,7 @@ fn organization_of_domain(store: &Store, domain: &str) -> Option<String> {
 /// How a hosted sign-in authenticated: `SSO` when it was scoped (`organization_id` on
 /// authorize) to an organization that requires SSO (the emulator stands in for its identity
 /// provider), else `Password`.
-fn sign_in_method(store: &Store, organization_id: Option<&str>) -> String {
+pub(super) fn sign_in_method(store: &Store, organization_id: Option<&str>) -> String {
     let sso = organization_id
         .and_then(|id| store.organizations.get(id))
         .is_some_and(|org| org.sso);
@@ -396,8 +411,14 @@ fn form_request(state: &SharedState, fields: &Fields) -> Result<AuthorizeRequest
     validate(state, AuthorizeRequest::from_pairs(fields), false)
 }
 
-/// Starts a flow for `user_id` and shows its first step.
-fn start_flow(state: &SharedState, req: AuthorizeRequest, user_id: String) -> Response {
+/// Starts a flow for `user_id` and shows its first step (`device`: the flow ends by
+/// approving or denying that device sign-in).
+pub(super) fn start_flow(
+    state: &SharedState,
+    req: AuthorizeRequest,
+    user_id: String,
+    device: Option<DeviceStep>,
+) -> Response {
     let flow = FlowRec {
         id: store::random_token(32),
         organization_id: req.organization_id.clone(),
@@ -407,6 +428,7 @@ fn start_flow(state: &SharedState, req: AuthorizeRequest, user_id: String) -> Re
         mfa_passed: false,
         failed_attempts: 0,
         expires_at: state.now() + FLOW_TTL,
+        device,
     };
     let id = flow.id.clone();
     state.store().auth.hosted_flows.insert(flow);
@@ -477,7 +499,7 @@ async fn sign_in(
         }
         user.id.clone()
     };
-    start_flow(&state, req, user_id)
+    start_flow(&state, req, user_id, None)
 }
 
 /// `POST /__emulator/authorize/sign-up`: creates the user (email unverified).
@@ -534,7 +556,7 @@ async fn sign_up(
         tracing::info!(user_id = %id, "emulator hosted page: user signed up");
         id
     };
-    start_flow(&state, req, user_id)
+    start_flow(&state, req, user_id, None)
 }
 
 /// Something shaped like name@example.com.
@@ -550,7 +572,7 @@ fn valid_email(email: &str) -> bool {
         && !email.chars().any(char::is_whitespace)
 }
 
-fn active_memberships<'a>(store: &'a Store, user_id: &str) -> Vec<&'a MembershipRec> {
+pub(super) fn active_memberships<'a>(store: &'a Store, user_id: &str) -> Vec<&'a MembershipRec> {
     store
         .memberships
         .iter()
@@ -569,7 +591,7 @@ fn user_factors<'a>(store: &'a Store, user_id: &str) -> Vec<&'a FactorRec> {
 
 /// Looks up the flow a form names. An unknown or expired flow is an error page with a link
 /// to start again (built from the form's hidden fields when they are valid).
-fn load_flow(state: &SharedState, fields: &Fields) -> Result<FlowRec, Response> {
+pub(super) fn load_flow(state: &SharedState, fields: &Fields) -> Result<FlowRec, Response> {
     let restart = || {
         form_request(state, fields)
             .ok()
@@ -718,7 +740,28 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
         None => memberships.first().map(|m| m.organization_id.clone()),
     };
 
-    // 4. Done: issue a code and go back to the app.
+    // 4. A device sign-in: ask to approve or deny it.
+    if let Some(device) = &flow.device {
+        if let Some(f) = store.auth.hosted_flows.get_mut(flow_id)
+            && let Some(step) = &mut f.device
+        {
+            step.ready = true;
+            f.organization_id = organization_id.clone();
+        }
+        let organization = organization_id
+            .as_deref()
+            .and_then(|id| store.organizations.get(id))
+            .map(|o| o.name.clone());
+        let body = html::device_confirm(
+            flow_id,
+            &device.user_code,
+            &user.email,
+            organization.as_deref(),
+        );
+        return html_response(status, body);
+    }
+
+    // 5. Done: issue a code and go back to the app.
     let code = AuthCodeRec {
         code: store::random_token(32),
         user_id: user.id.clone(),
@@ -917,6 +960,10 @@ async fn cancel(
         .get("flow")
         .and_then(|id| state.store().auth.hosted_flows.remove(id));
     let req = match flow {
+        Some(FlowRec {
+            device: Some(device),
+            ..
+        }) => return super::device::deny(&state, &device.device_code),
         Some(flow) => flow.request,
         None => match form_request(&state, &fields) {
             Ok(req) => req,

@@ -14,6 +14,11 @@ pub(crate) const RESEND_PATH: &str = "/__emulator/authorize/resend-code";
 pub(crate) const TOTP_PATH: &str = "/__emulator/authorize/totp";
 pub(crate) const ORGANIZATION_PATH: &str = "/__emulator/authorize/organization";
 pub(crate) const CANCEL_PATH: &str = "/__emulator/authorize/cancel";
+/// The device verification page (the `verification_uri` of a device authorization) and
+/// where its screens post to.
+pub(crate) const DEVICE_PATH: &str = "/__emulator/device";
+pub(crate) const DEVICE_SIGN_IN_PATH: &str = "/__emulator/device/sign-in";
+pub(crate) const DEVICE_DECIDE_PATH: &str = "/__emulator/device/decide";
 
 /// A message shown above a form.
 pub(crate) enum Message {
@@ -268,6 +273,87 @@ organizations. Which one do you want to sign in to?</p>{msg}\
         actions = actions("Continue"),
     );
     page("Choose an organization", &body)
+}
+
+/// The device verification screen: the code the device shows, then email and password.
+pub(crate) fn device_sign_in(user_code: &str, email: &str, message: Option<&Message>) -> String {
+    let lead = if user_code.is_empty() {
+        "Enter the code your device shows, then sign in to approve it."
+    } else {
+        "Check that this code matches the one your device shows, then sign in to approve it."
+    };
+    let body = format!(
+        "<h1>Sign in a device</h1><p class=\"lead\">{lead}</p>{msg}\
+<form method=\"post\" action=\"{DEVICE_SIGN_IN_PATH}\">\
+<label for=\"user_code\">Device code</label>\
+<input id=\"user_code\" type=\"text\" name=\"user_code\" value=\"{code}\" autocomplete=\"off\" \
+autocapitalize=\"characters\" spellcheck=\"false\" placeholder=\"ABCD-EFGH\" required{focus_code}>\
+<label for=\"email\">Email</label>\
+<input id=\"email\" type=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"username\" required{focus_email}>\
+<label for=\"password\">Password</label>\
+<input id=\"password\" type=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+<div class=\"actions\"><button type=\"submit\">Continue</button></div></form>",
+        msg = message_html(message),
+        code = esc(user_code),
+        email = esc(email),
+        focus_code = if user_code.is_empty() {
+            " autofocus"
+        } else {
+            ""
+        },
+        focus_email = if user_code.is_empty() {
+            ""
+        } else {
+            " autofocus"
+        },
+    );
+    page("Sign in a device", &body)
+}
+
+/// The approval screen of a device sign-in: approve or deny.
+pub(crate) fn device_confirm(
+    flow: &str,
+    user_code: &str,
+    email: &str,
+    organization: Option<&str>,
+) -> String {
+    let scope = organization
+        .map(|name| format!(" in <strong>{}</strong>", esc(name)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Approve this device?</h1><p class=\"lead\">A device showing the code \
+<strong>{code}</strong> asks to sign in as <strong>{email}</strong>{scope}. Approve only if you \
+started this sign-in yourself.</p>\
+<form method=\"post\" action=\"{DEVICE_DECIDE_PATH}\">\
+<input type=\"hidden\" name=\"flow\" value=\"{flow}\">\
+<div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
+<button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></div></form>",
+        code = esc(user_code),
+        email = esc(email),
+        flow = esc(flow),
+    );
+    page("Approve this device?", &body)
+}
+
+/// The last screen of a device sign-in.
+pub(crate) fn device_done(approved: bool) -> String {
+    let (title, text) = if approved {
+        (
+            "Device approved",
+            "The device is signed in. You can close this window and go back to it.",
+        )
+    } else {
+        (
+            "Device denied",
+            "The device was not signed in. You can close this window.",
+        )
+    };
+    let body = format!(
+        "<h1>{}</h1><p class=\"msg info\">{}</p>",
+        esc(title),
+        esc(text)
+    );
+    page(title, &body)
 }
 
 /// An error page, with a link to start over when one can be built.

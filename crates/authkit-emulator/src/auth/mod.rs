@@ -4,6 +4,7 @@
 //! The records live here so that the authenticate endpoint, the hosted sign-in page and the
 //! factor endpoints share one model.
 
+pub(crate) mod device;
 pub(crate) mod hosted;
 mod hosted_html;
 pub(crate) mod impersonation;
@@ -36,6 +37,8 @@ pub(crate) struct AuthStore {
     pub public_client: std::collections::HashSet<String>,
     /// Sign-ins in progress on the hosted page. Keyed by the flow id.
     pub hosted_flows: Table<hosted::FlowRec>,
+    /// Device authorizations (CLI sign-in). Keyed by the device code.
+    pub devices: Table<device::DeviceAuthRec>,
 }
 
 /// An AuthKit session.

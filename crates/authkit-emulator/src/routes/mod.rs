@@ -41,7 +41,9 @@ pub(crate) fn router(state: SharedState) -> Router {
         .merge(super::auth::grants::routes())
         .merge(super::auth::tokens::routes())
         .merge(sessions::public_routes());
-    let public = public.merge(crate::auth::hosted::routes());
+    let public = public
+        .merge(crate::auth::hosted::routes())
+        .merge(crate::auth::device::routes());
     Router::new()
         .merge(api)
         .merge(super::control::routes(state.clone()))

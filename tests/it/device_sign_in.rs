@@ -82,13 +82,22 @@ fn hidden(html: &str, name: &str) -> String {
 
 /// Signs in on the verification page with `user_code` and answers the approval screen.
 async fn sign_in_on_the_page(emulator: &Emulator, user_code: &str, email: &str) -> String {
+    sign_in_with_password(emulator, user_code, email, PASSWORD).await
+}
+
+async fn sign_in_with_password(
+    emulator: &Emulator,
+    user_code: &str,
+    email: &str,
+    password: &str,
+) -> String {
     let (status, html) = post_form(
         emulator,
         "/__emulator/device/sign-in",
         &[
             ("user_code", user_code),
             ("email", email),
-            ("password", PASSWORD),
+            ("password", password),
         ],
     )
     .await;
@@ -604,5 +613,56 @@ async fn a_member_of_several_organizations_chooses_one_on_the_page() {
         .await
         .unwrap();
     assert_eq!(auth.organization_id.as_deref(), Some(globex.as_str()));
+    support::assert_contract(&emulator);
+}
+
+#[tokio::test]
+async fn the_example_cli_prints_the_link_and_the_signed_in_user() {
+    use crate::device_example as cli;
+
+    let emulator = cli::demo_emulator().await.unwrap();
+    let client = cli::client_for(&emulator).unwrap();
+    let mut out = Vec::new();
+    let device = cli::start_sign_in(&client, &mut out).await.unwrap();
+    let printed = String::from_utf8(out.clone()).unwrap();
+    assert!(printed.contains(device.verification_link()), "{printed}");
+    assert!(printed.contains(&device.user_code), "{printed}");
+    assert!(printed.contains("expires in 5 minutes"), "{printed}");
+
+    // The user approves in a browser as the demo user; the CLI's first poll gets the tokens.
+    let confirm = sign_in_with_password(
+        &emulator,
+        &device.user_code,
+        cli::DEMO_EMAIL,
+        cli::DEMO_PASSWORD,
+    )
+    .await;
+    let (status, _) = post_form(
+        &emulator,
+        "/__emulator/device/decide",
+        &[("flow", &hidden(&confirm, "flow")), ("decision", "approve")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut out = Vec::new();
+    let auth = cli::finish_sign_in(&client, &device, &mut out)
+        .await
+        .unwrap();
+    let printed = String::from_utf8(out).unwrap();
+    assert_eq!(
+        printed.trim(),
+        format!(
+            "Signed in as Alice Example <alice@example.com> ({})",
+            auth.user.id
+        )
+    );
+
+    // Denied: the CLI says so.
+    let device = cli::start_sign_in(&client, &mut Vec::new()).await.unwrap();
+    emulator.deny_device(&device.user_code).unwrap();
+    let err = cli::finish_sign_in(&client, &device, &mut Vec::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "the sign-in was denied");
     support::assert_contract(&emulator);
 }

@@ -9,6 +9,11 @@ mod support;
 #[allow(dead_code)]
 mod example;
 
+/// The `device_login` example (a CLI), as its users would copy it.
+#[path = "../../examples/device_login.rs"]
+#[allow(dead_code)]
+mod device_example;
+
 mod anonymous_state;
 mod authenticate;
 mod authorization_url;

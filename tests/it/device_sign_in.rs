@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::support;
 
 const PASSWORD: &str = "correct horse battery staple";
+const TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 async fn emulator() -> Emulator {
     Emulator::builder()
@@ -26,6 +27,11 @@ async fn emulator() -> Emulator {
                 .password(PASSWORD)
                 .organization("Acme Inc.", "admin")
                 .organization("Globex Corporation", "member"),
+        )
+        .seed_user(
+            SeedUser::new("tom@example.com")
+                .password(PASSWORD)
+                .totp_secret(TOTP_SECRET),
         )
         .start()
         .await
@@ -664,5 +670,112 @@ async fn the_example_cli_prints_the_link_and_the_signed_in_user() {
         .await
         .unwrap_err();
     assert_eq!(err.to_string(), "the sign-in was denied");
+    support::assert_contract(&emulator);
+}
+
+#[tokio::test]
+async fn the_page_asks_for_the_second_factor_and_cancel_denies_the_device() {
+    let emulator = emulator().await;
+    let client = cli_client(&emulator);
+    let um = client.user_management();
+
+    // A wrong authenticator code keeps the user on the step; the right one reaches approval.
+    let device = um.authorize_device().await.unwrap();
+    let totp = sign_in_on_the_page(&emulator, &device.user_code, "tom@example.com").await;
+    assert!(totp.contains("Two-factor authentication"), "{totp}");
+    assert!(!totp.contains("Approve this device?"));
+    let flow = hidden(&totp, "flow");
+    let wrong = if support::totp(TOTP_SECRET, 0) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let (status, _) = post_form(
+        &emulator,
+        "/__emulator/authorize/totp",
+        &[("flow", &flow), ("code", wrong)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Not approvable before the step passed.
+    let (status, _) = post_form(
+        &emulator,
+        "/__emulator/device/decide",
+        &[("flow", &flow), ("decision", "approve")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, confirm) = post_form(
+        &emulator,
+        "/__emulator/authorize/totp",
+        &[("flow", &flow), ("code", &support::totp(TOTP_SECRET, 0))],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{confirm}");
+    assert!(confirm.contains("Approve this device?"), "{confirm}");
+    let (status, _) = post_form(
+        &emulator,
+        "/__emulator/device/decide",
+        &[("flow", &hidden(&confirm, "flow")), ("decision", "approve")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let auth = um
+        .authenticate_with_device_code(AuthenticateWithDeviceCode::new(device.device_code.clone()))
+        .await
+        .unwrap();
+    assert_eq!(auth.user.email, "tom@example.com");
+
+    // Cancel on a step-up screen denies the device.
+    let device = um.authorize_device().await.unwrap();
+    let totp = sign_in_on_the_page(&emulator, &device.user_code, "tom@example.com").await;
+    let (status, done) = post_form(
+        &emulator,
+        "/__emulator/authorize/cancel",
+        &[("flow", &hidden(&totp, "flow")), ("cancel", "1")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert!(done.contains("Device denied"), "{done}");
+    let err = device_error(
+        um.authenticate_with_device_code(AuthenticateWithDeviceCode::new(
+            device.device_code.clone(),
+        ))
+        .await,
+    );
+    assert_eq!(
+        err.device_code_error(),
+        Some(DeviceCodeErrorKind::AccessDenied)
+    );
+    support::assert_contract(&emulator);
+}
+
+#[tokio::test]
+async fn an_unknown_client_cannot_start_or_poll_a_device_sign_in() {
+    let emulator = emulator().await;
+    let device = cli_client(&emulator)
+        .user_management()
+        .authorize_device()
+        .await
+        .unwrap();
+    let stranger = Client::builder()
+        .client_id("client_someone_else")
+        .base_url(emulator.base_url())
+        .build()
+        .unwrap();
+    let err = stranger
+        .user_management()
+        .authorize_device()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("invalid_client"), "{err:?}");
+    assert_eq!(err.status(), Some(400));
+    let err = stranger
+        .user_management()
+        .authenticate_with_device_code(AuthenticateWithDeviceCode::new(device.device_code.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("invalid_client"), "{err:?}");
+    assert_eq!(err.device_code_error(), None);
     support::assert_contract(&emulator);
 }

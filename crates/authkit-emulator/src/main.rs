@@ -277,6 +277,10 @@ fn print_banner(
         "    e.g. curl -H 'Authorization: Bearer {}' '{base}/__emulator/outbox?to=alice@example.com'",
         emulator.api_key()
     );
+    println!(
+        "  Device sign-in (CLIs): POST {base}/user_management/authorize/device, then approve at"
+    );
+    println!("    {base}/__emulator/device");
     println!();
     println!("  Press Ctrl-C to stop.");
     println!("{rule}");

@@ -86,6 +86,9 @@ pub struct DeviceAuthorization {
         skip_serializing_if = "Option::is_none"
     )]
     pub interval: Option<u64>,
+    /// When this process received it, to count the lifetime from (`None` when deserialized).
+    #[serde(skip)]
+    received_at: Option<Instant>,
 }
 
 impl DeviceAuthorization {
@@ -145,13 +148,16 @@ impl UserManagement {
         let body = AuthorizeDeviceBody {
             client_id: self.client.client_id(),
         };
-        self.client
+        let mut device: DeviceAuthorization = self
+            .client
             .execute(
                 Endpoint::post("/user_management/authorize/device", &[])
                     .json(&body)
                     .public(),
             )
-            .await
+            .await?;
+        device.received_at = Some(Instant::now());
+        Ok(device)
     }
 
     /// Polls the device sign-in until the user approves it, and returns the user and the
@@ -164,7 +170,7 @@ impl UserManagement {
     /// - with [`Error::DeviceCode`] of kind
     ///   [`AccessDenied`](DeviceCodeErrorKind::AccessDenied) when the user denied it;
     /// - with kind [`Expired`](DeviceCodeErrorKind::Expired) when the codes expired
-    ///   ([`lifetime`](DeviceAuthorization::lifetime) after this call at the latest): start
+    ///   ([`lifetime`](DeviceAuthorization::lifetime) after `authorize_device` answered): start
     ///   again with [`authorize_device`](UserManagement::authorize_device);
     /// - with any other error of the grant (e.g. a transport failure after the client's
     ///   retries).
@@ -197,6 +203,7 @@ impl UserManagement {
             params: AuthenticateWithDeviceCode::new(device.device_code.clone()),
             interval: device.poll_interval(),
             lifetime: device.lifetime(),
+            received_at: device.received_at,
             sleep: Arc::new(|wait| Box::pin(tokio::time::sleep(wait))),
         }
     }
@@ -231,6 +238,7 @@ pub struct PollDeviceAuthorization {
     params: AuthenticateWithDeviceCode,
     interval: Duration,
     lifetime: Duration,
+    received_at: Option<Instant>,
     sleep: SleepFn,
 }
 
@@ -275,7 +283,9 @@ impl PollDeviceAuthorization {
     }
 
     async fn run(self) -> Result<AuthenticateResponse> {
-        let started = Instant::now();
+        // The codes' lifetime counts from their arrival (or, for a deserialized
+        // authorization, from now).
+        let started = self.received_at.unwrap_or_else(Instant::now);
         // Time as the waits tell it, so that a `sleep_with` that returns at once still ends
         // at the expiry.
         let mut waited = Duration::ZERO;

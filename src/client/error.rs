@@ -491,7 +491,8 @@ impl Error {
 struct RawErrorBody {
     #[serde(default)]
     code: Option<String>,
-    #[serde(default)]
+    /// A string, or (as `POST /widgets/token` answers a bad body) a list of strings.
+    #[serde(default, deserialize_with = "string_or_list")]
     message: Option<String>,
     #[serde(default)]
     error: Option<String>,
@@ -517,6 +518,21 @@ struct RawErrorBody {
     sso_connection_ids: Option<Vec<String>>,
     #[serde(default)]
     auth_methods: Option<Map<String, Value>>,
+}
+
+/// A message that is a string or a list of strings (joined with `; `).
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => None,
+    })
 }
 
 /// Builds the error for a non-2xx response.

@@ -34,6 +34,8 @@ pub(crate) struct Endpoint {
     query: Vec<(&'static str, String)>,
     body: Option<Result<Vec<u8>, String>>,
     auth: bool,
+    /// Whether transient failures are retried (the client's setting) or answered at once.
+    retries: bool,
     invalid: Option<String>,
 }
 
@@ -81,6 +83,7 @@ impl Endpoint {
             query: Vec::new(),
             body: None,
             auth: true,
+            retries: true,
             invalid,
         }
     }
@@ -150,37 +153,36 @@ impl Client {
         self.execute_raw(endpoint).await.map(|_| ())
     }
 
-    async fn execute_raw(&self, endpoint: Endpoint) -> Result<(u16, Vec<u8>)> {
+    async fn execute_raw(&self, mut endpoint: Endpoint) -> Result<(u16, Vec<u8>)> {
         let name = endpoint.name();
         if let Some(reason) = &endpoint.invalid {
             return Err(Error::InvalidInput(reason.clone()));
         }
-        let body = match endpoint.body.transpose() {
+        let body = match endpoint.body.take().transpose() {
             Ok(body) => body,
             Err(reason) => return Err(Error::InvalidInput(format!("{name}: {reason}"))),
         };
         let span = tracing::debug_span!("workos.request", endpoint = %name);
-        self.send_with_retries(
-            &endpoint.method,
-            &endpoint.path,
-            &endpoint.query,
-            body,
-            endpoint.auth,
-            &name,
-        )
-        .instrument(span)
-        .await
+        self.send_with_retries(&endpoint, body, &name)
+            .instrument(span)
+            .await
     }
 
     async fn send_with_retries(
         &self,
-        method: &Method,
-        path: &str,
-        query: &[(&'static str, String)],
+        endpoint: &Endpoint,
         body: Option<Vec<u8>>,
-        auth: bool,
         name: &str,
     ) -> Result<(u16, Vec<u8>)> {
+        let Endpoint {
+            method,
+            path,
+            query,
+            auth,
+            retries,
+            ..
+        } = endpoint;
+        let (auth, retries) = (*auth, *retries);
         let inner = &self.inner;
         let mut url = inner
             .base_url
@@ -214,7 +216,7 @@ impl Client {
                     .body(body.clone());
             }
             let started = Instant::now();
-            let retries_left = attempt <= inner.max_retries;
+            let retries_left = retries && attempt <= inner.max_retries;
             match request.send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();

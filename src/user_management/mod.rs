@@ -7,6 +7,7 @@
 
 pub use crate::client::{ListMetadata, Order, Page, PageParams};
 
+mod api_keys;
 mod auth_factors;
 mod authenticate;
 mod authorization_url;
@@ -18,7 +19,9 @@ mod organization_memberships;
 mod password_reset;
 mod sessions;
 mod users;
+mod widgets;
 
+pub use api_keys::*;
 pub use auth_factors::*;
 pub use authenticate::*;
 pub use authorization_url::*;
@@ -30,6 +33,7 @@ pub use organization_memberships::*;
 pub use password_reset::*;
 pub use sessions::*;
 pub use users::*;
+pub use widgets::*;
 
 use crate::Client;
 

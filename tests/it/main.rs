@@ -15,6 +15,7 @@ mod example;
 mod device_example;
 
 mod anonymous_state;
+mod api_keys;
 mod authenticate;
 mod authorization_url;
 mod bearer_only;
@@ -58,3 +59,4 @@ mod tls;
 mod tokens;
 mod users;
 mod webhooks;
+mod widgets;

@@ -316,8 +316,8 @@ pub use auth::tokens::SigningKey;
 pub use faults::{Fault, FaultId, RecordedRequest};
 pub use outbox::{Email, EmailKind};
 pub use seed::{
-    DomainState, MembershipStatus, Seed, SeedDomain, SeedMembership, SeedOrganization, SeedRole,
-    SeedUser, SeedWebhook,
+    DomainState, MembershipStatus, Seed, SeedApiKey, SeedDomain, SeedMembership, SeedOrganization,
+    SeedRole, SeedUser, SeedWebhook,
 };
 
 use auth::tokens::KeyRing;

@@ -198,6 +198,17 @@ impl Roles {
         }
     }
 
+    /// Whether `permission` exists in the environment: granted by a role of the catalogue, or
+    /// any non-empty slug without a catalogue.
+    pub fn knows_permission(&self, permission: &str) -> bool {
+        match &self.catalogue {
+            None => !permission.trim().is_empty(),
+            Some(roles) => roles
+                .iter()
+                .any(|r| r.permissions.iter().any(|p| p == permission)),
+        }
+    }
+
     /// The permissions `slugs` grant together, each once, in catalogue order per role.
     pub fn permissions(&self, slugs: &[String]) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::auth::FactorRec;
 use super::roles::Roles;
-use super::store::{DomainRec, MembershipRec, OrganizationRec, Store, UserRec, new_id};
+use super::store::{ApiKeyRec, DomainRec, MembershipRec, OrganizationRec, Store, UserRec, new_id};
 use super::{EmulatorError, State};
 
 /// Everything the emulator holds at start: users, organizations, memberships, the role
@@ -91,6 +91,10 @@ pub struct Seed {
     /// Organization memberships.
     #[serde(default)]
     pub memberships: Vec<SeedMembership>,
+    /// API keys of organizations and users, with known values (for the app's machine clients
+    /// in development and tests).
+    #[serde(default)]
+    pub api_keys: Vec<SeedApiKey>,
 }
 
 impl Seed {
@@ -223,6 +227,55 @@ impl Seed {
                     .map_err(|e| invalid(format!("memberships[{i}]: {e}")))?;
             }
         }
+        for (i, key) in self.api_keys.iter().enumerate() {
+            let at = |what: String| invalid(format!("api_keys[{i}] ({}): {what}", key.name));
+            if key.name.trim().is_empty() {
+                return Err(invalid(format!("api_keys[{i}]: the name is empty")));
+            }
+            if key.value.len() < 16
+                || !key
+                    .value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
+                return Err(at(
+                    "the value must be at least 16 letters, digits, '_' or '-', e.g. sk_test_machine_0123456789".into(),
+                ));
+            }
+            once("API key value", key.value.clone())?;
+            if let Some(id) = &key.id {
+                once("id", id.clone())?;
+            }
+            let org = self.find_organization(&key.organization).ok_or_else(|| {
+                at(format!(
+                    "no organization has the id or name {:?}",
+                    key.organization
+                ))
+            })?;
+            if let Some(user) = &key.user {
+                let user = self
+                    .find_user(user)
+                    .ok_or_else(|| at(format!("no user has the id or email {user:?}")))?;
+                let member = self.memberships.iter().any(|m| {
+                    self.find_user(&m.user).map(|u| &u.email) == Some(&user.email)
+                        && self.find_organization(&m.organization).map(|o| &o.name)
+                            == Some(&org.name)
+                }) || user.organizations.iter().any(|(name, _)| name == &org.name);
+                if !member {
+                    return Err(at(format!(
+                        "the user {} is not a member of {}",
+                        user.email, org.name
+                    )));
+                }
+            }
+            for p in &key.permissions {
+                if !roles.knows_permission(p) {
+                    return Err(at(format!(
+                        "the permission {p:?} is not granted by any role of the catalogue"
+                    )));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -280,6 +333,12 @@ impl Seed {
         self
     }
 
+    /// Adds an API key.
+    pub fn add_api_key(mut self, key: SeedApiKey) -> Self {
+        self.api_keys.push(key);
+        self
+    }
+
     /// The role catalogue this seed describes.
     pub(crate) fn roles(&self) -> Result<Roles, EmulatorError> {
         Roles::new(&self.roles, self.default_role.as_deref()).map_err(invalid)
@@ -297,6 +356,7 @@ impl Seed {
         self.users.extend(other.users);
         self.organizations.extend(other.organizations);
         self.memberships.extend(other.memberships);
+        self.api_keys.extend(other.api_keys);
     }
 
     /// Turns each user's `(organization name, role)` pairs into organizations (by name, made
@@ -324,6 +384,9 @@ impl Seed {
         }
         for m in &mut self.memberships {
             m.id.get_or_insert_with(|| new_id("om"));
+        }
+        for key in &mut self.api_keys {
+            key.id.get_or_insert_with(|| new_id("api_key"));
         }
     }
 
@@ -739,6 +802,107 @@ impl SeedMembership {
     }
 }
 
+/// An API key to hold at start, with a value of your choosing, so that a development app's
+/// machine clients (or tests) can use it at once: an organization's key, or a user's key
+/// (`user` set) for one of the user's organizations. The emulator keeps only its digest, as
+/// for created keys.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use authkit_emulator::{Emulator, Seed};
+///
+/// let seed = Seed::from_yaml_str(r#"
+/// organizations: [{ id: org_acme, name: Acme }]
+/// api_keys:
+///   - name: Reporting job
+///     organization: Acme
+///     value: sk_test_reporting_0123456789
+///     permissions: [reports:read]
+/// "#)?;
+/// let emulator = Emulator::builder().seed(seed).start().await?;
+/// # let _ = rustls::crypto::ring::default_provider().install_default(); // reqwest has no default TLS provider in this workspace
+/// let validation: serde_json::Value = reqwest::Client::new()
+///     .post(format!("{}/api_keys/validations", emulator.base_url()))
+///     .bearer_auth(emulator.api_key())
+///     .json(&serde_json::json!({ "value": "sk_test_reporting_0123456789" }))
+///     .send()
+///     .await?
+///     .json()
+///     .await?;
+/// assert_eq!(validation["api_key"]["owner"]["id"], "org_acme");
+/// assert_eq!(validation["api_key"]["permissions"][0], "reports:read");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SeedApiKey {
+    /// A pinned id (default: a fresh `api_key_…` id).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The key's name.
+    pub name: String,
+    /// The organization (id or name) the key belongs to or, for a user key, can access.
+    pub organization: String,
+    /// For a user key: the owner's id or email (a member of `organization`).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The value clients send: at least 16 letters, digits, `_` or `-`.
+    pub value: String,
+    /// Permission slugs.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+impl SeedApiKey {
+    /// An organization's key named `name` with this `value`.
+    pub fn new(
+        name: impl Into<String>,
+        organization: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        SeedApiKey {
+            id: None,
+            name: name.into(),
+            organization: organization.into(),
+            user: None,
+            value: value.into(),
+            permissions: Vec::new(),
+        }
+    }
+
+    /// Makes it a key of this user (id or email) instead of the organization's.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Pins the id.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Adds a permission.
+    pub fn permission(mut self, permission: impl Into<String>) -> Self {
+        self.permissions.push(permission.into());
+        self
+    }
+}
+
+impl std::fmt::Debug for SeedApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeedApiKey")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("organization", &self.organization)
+            .field("user", &self.user)
+            .field("permissions", &self.permissions)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The status of an organization membership.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -832,6 +996,31 @@ pub(crate) fn apply(state: &State, seed: &Seed, store: &mut Store) {
             created_at: now,
             updated_at: now,
         });
+    }
+    for key in &seed.api_keys {
+        let Some(org) = seed
+            .find_organization(&key.organization)
+            .and_then(|o| o.id.clone())
+        else {
+            continue; // checked before
+        };
+        let user = key
+            .user
+            .as_deref()
+            .and_then(|u| seed.find_user(u))
+            .and_then(|u| u.id.clone());
+        let mut rec = ApiKeyRec::new(
+            &key.value,
+            &key.name,
+            &org,
+            user.as_deref(),
+            key.permissions.clone(),
+            now,
+        );
+        if let Some(id) = &key.id {
+            rec.id = id.clone();
+        }
+        store.api_keys.insert(rec);
     }
 }
 

@@ -19,6 +19,8 @@ pub(crate) struct Store {
     pub magic_auths: Table<MagicAuthRec>,
     pub password_resets: Table<PasswordResetRec>,
     pub email_verifications: Table<EmailVerificationRec>,
+    /// API keys of organizations and users (their values only as SHA-256 digests).
+    pub api_keys: Table<ApiKeyRec>,
     /// Sessions, codes, refresh tokens, pending authentications, factors and challenges.
     pub auth: AuthStore,
     /// Every event, in order (see the `webhooks` module).
@@ -497,6 +499,91 @@ impl EmailVerificationRec {
     }
 }
 
+
+/// An API key. Its value is shown once, at creation; the emulator keeps only its SHA-256
+/// digest (to validate it) and the obfuscated form.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiKeyRec {
+    pub id: String,
+    /// The owning user, for a user key; `None` for an organization key.
+    pub user_id: Option<String>,
+    /// The organization the key can access (its owner, for an organization key).
+    pub organization_id: String,
+    pub name: String,
+    /// SHA-256 of the value.
+    pub digest: [u8; 32],
+    /// `sk_...` and the value's last four characters.
+    pub obfuscated_value: String,
+    pub permissions: Vec<String>,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl ApiKeyRec {
+    /// A key for `value` (which is not kept).
+    pub fn new(
+        value: &str,
+        name: &str,
+        organization_id: &str,
+        user_id: Option<&str>,
+        permissions: Vec<String>,
+        now: OffsetDateTime,
+    ) -> Self {
+        let tail: String = {
+            let chars: Vec<char> = value.chars().collect();
+            chars[chars.len().saturating_sub(4)..].iter().collect()
+        };
+        ApiKeyRec {
+            id: new_id("api_key"),
+            user_id: user_id.map(str::to_owned),
+            organization_id: organization_id.to_owned(),
+            name: name.to_owned(),
+            digest: api_key_digest(value),
+            obfuscated_value: format!("sk_...{tail}"),
+            permissions,
+            last_used_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The spec's `OrganizationApiKey` or `UserApiKey` (together, `ApiKey`).
+    pub fn to_json(&self) -> Value {
+        let owner = match &self.user_id {
+            None => json!({ "type": "organization", "id": self.organization_id }),
+            Some(user) => json!({
+                "type": "user",
+                "id": user,
+                "organization_id": self.organization_id,
+            }),
+        };
+        json!({
+            "object": "api_key",
+            "id": self.id,
+            "owner": owner,
+            "name": self.name,
+            "obfuscated_value": self.obfuscated_value,
+            "last_used_at": ts_opt(self.last_used_at),
+            "permissions": self.permissions,
+            "created_at": ts(self.created_at),
+            "updated_at": ts(self.updated_at),
+        })
+    }
+}
+
+
+/// The SHA-256 digest an API key value is stored and looked up by.
+pub(crate) fn api_key_digest(value: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(value.as_bytes()).into()
+}
+
+/// A new, unguessable API key value: `sk_` and 48 random letters and digits (about 285 bits).
+pub(crate) fn new_api_key_value() -> String {
+    format!("sk_{}", random_token(48))
+}
+
 macro_rules! impl_record {
     ($($t:ty),*) => { $(impl Record for $t { fn id(&self) -> &str { &self.id } })* };
 }
@@ -507,7 +594,8 @@ impl_record!(
     InvitationRec,
     MagicAuthRec,
     PasswordResetRec,
-    EmailVerificationRec
+    EmailVerificationRec,
+    ApiKeyRec
 );
 
 #[cfg(test)]

@@ -263,8 +263,6 @@ pub(crate) fn sign_access_token(
     state: &EmulatorState,
     subject: &TokenSubject,
 ) -> Result<String, ApiError> {
-    let signing = state.keys().signing.clone();
-    let keys = &signing.0;
     let now = state.now().unix_timestamp();
     let ttl = i64::try_from(state.config.access_token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
     let in_org = subject.organization_id.is_some();
@@ -285,14 +283,21 @@ pub(crate) fn sign_access_token(
             .as_ref()
             .map(|email| json!({ "sub": email })),
     };
+    sign_jwt(state, &claims)
+}
+
+/// Signs `claims` as an RS256 JWT with the current signing key (its `kid` in the header).
+pub(crate) fn sign_jwt(state: &EmulatorState, claims: &impl Serialize) -> Result<String, ApiError> {
+    let signing = state.keys().signing.clone();
+    let keys = &signing.0;
     let failed = |what: String| {
         ApiError::message(
             axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the emulator could not sign an access token: {what}"),
+            format!("the emulator could not sign a token: {what}"),
         )
     };
     let header = json!({ "alg": "RS256", "typ": "JWT", "kid": keys.kid });
-    let claims = serde_json::to_vec(&claims).map_err(|e| failed(e.to_string()))?;
+    let claims = serde_json::to_vec(claims).map_err(|e| failed(e.to_string()))?;
     let signed = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),

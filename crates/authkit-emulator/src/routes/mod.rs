@@ -1,5 +1,6 @@
 //! The emulator's routes, one module per resource.
 
+mod api_keys;
 mod auth_factors;
 mod authorization;
 mod email_verification;
@@ -12,6 +13,7 @@ mod organizations;
 mod password_reset;
 mod sessions;
 mod users;
+mod widgets;
 
 use axum::Router;
 
@@ -22,6 +24,8 @@ use super::http::require_api_key;
 pub(crate) fn router(state: SharedState) -> Router {
     let api = Router::new()
         .merge(users::routes())
+        .merge(api_keys::routes())
+        .merge(widgets::routes())
         .merge(sessions::api_routes())
         .merge(auth_factors::routes())
         .merge(organization_memberships::routes())

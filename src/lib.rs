@@ -103,9 +103,9 @@ pub mod error {
 #[cfg(feature = "axum")]
 pub mod web {
     pub use crate::axum::{
-        AuthLayer, AuthRejection, AuthService, AuthSource, CallbackError, ControlError,
-        CrossSiteRequest, Guard, GuardService, Health, JwksHealth, RefreshHealth,
-        SECURE_SESSION_COOKIE, SESSION_COOKIE, SessionControl, SignIn, SignInUrl, SignedInDevice,
-        StoreHealth, Unauthenticated, WebhookRejection, WorkosWebhook,
+        ApiKeyClient, ApiKeyStats, ApiKeys, AuthLayer, AuthRejection, AuthService, AuthSource,
+        CallbackError, ControlError, CrossSiteRequest, Guard, GuardService, Health, JwksHealth,
+        Principal, RefreshHealth, SECURE_SESSION_COOKIE, SESSION_COOKIE, SessionControl, SignIn,
+        SignInUrl, SignedInDevice, StoreHealth, Unauthenticated, WebhookRejection, WorkosWebhook,
     };
 }

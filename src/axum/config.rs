@@ -94,6 +94,8 @@ pub(crate) struct Inner {
     pub session_store: std::sync::OnceLock<Arc<dyn tower_sessions::SessionStore>>,
     /// Step-up attempt limits.
     pub attempts: crate::session::attempts::AttemptLimiter,
+    /// API keys as credentials, when [`AuthKitBuilder::api_keys`] turned them on.
+    pub api_keys: Option<Arc<super::machine::ApiKeyVerifier>>,
 }
 
 impl fmt::Debug for AuthKit {
@@ -131,6 +133,7 @@ impl AuthKit {
             client_ip_header: None,
             on_sign_in: None,
             on_callback_error: None,
+            api_keys: None,
         }
     }
 
@@ -282,6 +285,7 @@ pub struct AuthKitBuilder {
     client_ip_header: Option<String>,
     on_sign_in: Option<SignInHook>,
     on_callback_error: Option<CallbackErrorHook>,
+    api_keys: Option<super::ApiKeys>,
 }
 
 impl fmt::Debug for AuthKitBuilder {
@@ -528,6 +532,41 @@ impl AuthKitBuilder {
         self
     }
 
+    /// Accepts API keys as well as signed-in users: the [`AuthLayer`](super::AuthLayer) takes
+    /// an `Authorization: Bearer <API key>` (one not shaped like a JWT access token),
+    /// validates it at WorkOS with a bounded cache, and gives handlers an
+    /// [`ApiKeyClient`](super::ApiKeyClient) (or a [`Principal`](super::Principal), for routes
+    /// serving users and machines). Unknown, deleted or malformed keys get `401` JSON;
+    /// WorkOS failing gets a fast `503`. See [`ApiKeys`](super::ApiKeys) for the bounds,
+    /// the revocation bound first. Off by default.
+    ///
+    /// ```
+    /// use axum::{Router, routing::get};
+    /// use authkit_axum::web::{ApiKeys, Principal};
+    /// use authkit_axum::{AuthKit, Client};
+    ///
+    /// async fn whoami(who: Principal) -> String {
+    ///     match who {
+    ///         Principal::User(user) => format!("user {}", user.email),
+    ///         Principal::ApiKey(machine) => format!("API key {} of {}", machine.name, machine.organization_id),
+    ///         _ => "someone new".to_owned(),
+    ///     }
+    /// }
+    ///
+    /// let client = Client::builder().api_key("sk_test_123").client_id("client_123").build()?;
+    /// let authkit = AuthKit::builder(client, "http://localhost:3000/auth/callback")
+    ///     .api_keys(ApiKeys::new())
+    ///     .build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/api/whoami", get(whoami))
+    ///     .layer(authkit.layer(authkit_axum::stores::MemoryStore::default()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn api_keys(mut self, settings: super::ApiKeys) -> Self {
+        self.api_keys = Some(settings);
+        self
+    }
+
     /// Checks the settings and builds the [`AuthKit`].
     pub fn build(self) -> Result<AuthKit, ConfigError> {
         let redirect_uri = Url::parse(&self.redirect_uri).map_err(|e| ConfigError::Invalid {
@@ -583,6 +622,13 @@ impl AuthKitBuilder {
                 })
             })
             .transpose()?;
+        let api_keys = self.api_keys.map(|settings| {
+            Arc::new(super::machine::ApiKeyVerifier::new(
+                settings,
+                self.client.clone(),
+                self.clock.clone(),
+            ))
+        });
         let stats = Arc::new(Stats::default());
         let verifier = TokenVerifier::new(self.client.clone(), self.clock.clone(), stats.clone());
         let authkit = AuthKit {
@@ -615,6 +661,7 @@ impl AuthKitBuilder {
                 sessions: super::session::SessionCache::new(self.refresh_margin, stats.clone()),
                 session_store: std::sync::OnceLock::new(),
                 attempts: Default::default(),
+                api_keys,
             }),
         };
         // Fetch the JWKS now, in the background when there is a runtime, so the first

@@ -211,6 +211,16 @@ pub enum AuthRejection {
     Forbidden(String),
     /// The app is misconfigured (no `AuthLayer`, or no session layer): `500` naming the fix.
     Misconfigured(&'static str),
+    /// The request's API key is malformed, unknown or deleted: `401` JSON
+    /// `{"error": "invalid_api_key"}` with the reason.
+    InvalidApiKey(String),
+    /// The route needs an API key and the request has none: `401` JSON
+    /// `{"error": "api_key_required"}`.
+    ApiKeyRequired,
+    /// The request's API key could not be checked (WorkOS down or slow, or too many unknown
+    /// keys at once): `503` JSON `{"error": "api_key_validation_unavailable"}` with
+    /// `Retry-After: 1`. Never treated as valid.
+    ApiKeyUnavailable,
 }
 
 impl std::fmt::Display for AuthRejection {
@@ -221,6 +231,11 @@ impl std::fmt::Display for AuthRejection {
             AuthRejection::Forbidden(reason) => write!(f, "forbidden: {reason}"),
             AuthRejection::Misconfigured(fix) => {
                 write!(f, "authentication is misconfigured: {fix}")
+            }
+            AuthRejection::InvalidApiKey(reason) => write!(f, "invalid API key: {reason}"),
+            AuthRejection::ApiKeyRequired => f.write_str("an API key is required"),
+            AuthRejection::ApiKeyUnavailable => {
+                f.write_str("the API key could not be checked for now")
             }
         }
     }
@@ -236,6 +251,10 @@ impl AuthRejection {
             AuthRejection::Unauthorized => StatusCode::UNAUTHORIZED,
             AuthRejection::Forbidden(_) => StatusCode::FORBIDDEN,
             AuthRejection::Misconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AuthRejection::InvalidApiKey(_) | AuthRejection::ApiKeyRequired => {
+                StatusCode::UNAUTHORIZED
+            }
+            AuthRejection::ApiKeyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -263,9 +282,36 @@ impl IntoResponse for AuthRejection {
                 (StatusCode::INTERNAL_SERVER_ERROR, format!("Authentication is misconfigured: {fix}"))
                     .into_response()
             }
+            AuthRejection::InvalidApiKey(reason) => (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+                axum::Json(json!({ "error": "invalid_api_key", "message": reason })),
+            )
+                .into_response(),
+            AuthRejection::ApiKeyRequired => (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                axum::Json(json!({
+                    "error": "api_key_required",
+                    "message": "This endpoint needs an API key: send `Authorization: Bearer <key>`."
+                })),
+            )
+                .into_response(),
+            AuthRejection::ApiKeyUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "1"), (header::CACHE_CONTROL, "no-store")],
+                axum::Json(json!({
+                    "error": "api_key_validation_unavailable",
+                    "message": "The API key cannot be checked right now. Try again in a moment."
+                })),
+            )
+                .into_response(),
         }
     }
 }
+
+/// What a machine (API key) gets on a route for signed-in users.
+pub(crate) const MACHINE: &str = "this endpoint is for signed-in users; an API key cannot use it";
 
 const NO_LAYER: &str = "the AuthUser extractor found no AuthLayer: add `.layer(AuthLayer::new(authkit.clone()))` to the router, inside the session layer";
 const NO_SESSION: &str = "AuthLayer found no session: add the tower-sessions SessionManagerLayer (e.g. `authkit.session_layer(store)`) outside AuthLayer";
@@ -333,6 +379,9 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(user.clone());
+        }
+        if parts.extensions.get::<super::ApiKeyClient>().is_some() {
+            return Err(AuthRejection::Forbidden(MACHINE.into()));
         }
         let ctx = parts
             .extensions

@@ -117,6 +117,11 @@ impl fmt::Debug for Check {
 /// user [`AuthLayer`](super::AuthLayer) put into the request, so the auth layer must wrap the
 /// guarded routes (`Router::layer` after `route_layer`); a guarded route without it answers
 /// `500` naming the fix, never lets the request through.
+///
+/// With [API keys](super::AuthKitBuilder::api_keys) on, a request with a valid API key passes
+/// [`require_permission`](super::AuthKit::require_permission) when the key grants the
+/// permission, and [`require_organization`](super::AuthKit::require_organization) always (a key
+/// acts for its organization); the other guards are for users and answer a key with `403` JSON.
 #[derive(Clone, Debug)]
 pub struct Guard {
     check: Check,
@@ -183,6 +188,25 @@ impl Guard {
                     Some(forbidden(request, reason))
                 }
             };
+        }
+        if let Some(machine) = extensions.get::<super::ApiKeyClient>() {
+            let refusal = match &self.check {
+                Check::Permission(permission) if machine.has_permission(permission) => None,
+                Check::Permission(permission) => {
+                    Some(format!("this needs the permission {permission:?}"))
+                }
+                Check::Organization => None,
+                _ => Some(extract::MACHINE.to_owned()),
+            };
+            return refusal.map(|reason| {
+                tracing::info!(
+                    api_key_id = %machine.id,
+                    path = %request.uri().path(),
+                    reason = %reason,
+                    "a route guard refused an API key"
+                );
+                AuthRejection::Forbidden(reason).into_response()
+            });
         }
         let Some(ctx) = extensions.get::<AuthContext>() else {
             return Some(AuthRejection::Misconfigured(NO_LAYER).into_response());
@@ -311,7 +335,8 @@ impl super::AuthKit {
     }
 
     /// A route guard that requires a signed-in user whose access token grants `permission`
-    /// (from the role in the session's organization, as WorkOS sets it).
+    /// (from the role in the session's organization, as WorkOS sets it) or, with
+    /// [API keys](super::AuthKitBuilder::api_keys) on, an API key that grants it.
     ///
     /// ```
     /// # use axum::{Router, routing::post};
@@ -343,7 +368,8 @@ impl super::AuthKit {
     }
 
     /// A route guard that requires a signed-in user whose session is scoped to an
-    /// organization (see the organization switch route).
+    /// organization (see the organization switch route), or an API key (which always acts for
+    /// its organization).
     ///
     /// ```
     /// # use axum::{Router, routing::get};

@@ -14,10 +14,12 @@ use tower_service::Service;
 use tower_sessions::Session;
 
 use super::config::AuthKit;
-use super::extract::{AuthContext, AuthSource, AuthUser};
+use super::extract::{AuthContext, AuthRejection, AuthSource, AuthUser};
+use super::machine::{Refusal, looks_like_jwt};
 use super::session::{self, AuthSession, StoreUnavailable};
 use crate::session::refresh::{self, Refreshed};
 use crate::user_management::{Impersonator, User};
+use axum::response::IntoResponse as _;
 
 /// A tower layer that authenticates requests. Put it inside (after) the session layer, or add
 /// both at once with [`AuthKit::layer`](super::AuthKit::layer):
@@ -41,7 +43,10 @@ use crate::user_management::{Impersonator, User};
 /// ```
 ///
 /// It reads, in order: an `Authorization: Bearer <access token>` header (verified against the
-/// JWKS; verdicts cached until the token expires), then the session. A missing, tampered or
+/// JWKS; verdicts cached until the token expires), then the session. With
+/// [API keys](super::AuthKitBuilder::api_keys) on, a bearer token that is not a JWT is taken
+/// for an API key instead: validated at WorkOS (verdicts cached, bounded) into an
+/// [`ApiKeyClient`](super::ApiKeyClient), or answered `401`/`503` here. A missing, tampered or
 /// expired-and-unrefreshable session is simply anonymous: handlers decide with the
 /// [`AuthUser`] extractor (required) or `Option<AuthUser>`.
 ///
@@ -145,6 +150,31 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
+            // An API key, when they are accepted: a machine, or a refusal answered here.
+            if let Some(verifier) = &authkit.inner.api_keys
+                && let Some(token) = bearer(&request).filter(|t| !looks_like_jwt(t))
+            {
+                let machine = match verifier.authenticate(token).await {
+                    Ok(machine) => machine,
+                    Err(refusal) => {
+                        let rejection = match refusal {
+                            Refusal::Invalid(reason) => AuthRejection::InvalidApiKey(reason.into()),
+                            Refusal::Unavailable => AuthRejection::ApiKeyUnavailable,
+                        };
+                        return Ok(rejection.into_response().map(ResBody::from));
+                    }
+                };
+                let extensions = request.extensions_mut();
+                extensions.insert(super::control::LayerKit(authkit.clone()));
+                extensions.insert(AuthContext {
+                    rejecting: authkit.inner.rejecting.clone(),
+                    session_layer: true,
+                });
+                extensions.insert(machine);
+                let mut response = inner.call(request).await?;
+                private(response.headers_mut());
+                return Ok(response);
+            }
             // Borrowed from the request until the user is known.
             let session = request.extensions().get::<Session>();
             let has_session = session.is_some();
@@ -184,17 +214,20 @@ where
             }
             let mut response = inner.call(request).await?;
             if signed_in {
-                // A signed-in page must not be cached for others; a handler that chose its own
-                // caching (e.g. `private, max-age=60`) keeps it.
-                let headers = response.headers_mut();
-                if !headers.contains_key(CACHE_CONTROL) {
-                    headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-                }
-                headers.append(VARY, HeaderValue::from_static("Cookie, Authorization"));
+                private(response.headers_mut());
             }
             Ok(response)
         })
     }
+}
+
+/// A signed-in page must not be cached for others; a handler that chose its own caching (e.g.
+/// `private, max-age=60`) keeps it.
+fn private(headers: &mut http::HeaderMap) {
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
+    headers.append(VARY, HeaderValue::from_static("Cookie, Authorization"));
 }
 
 /// The request's headers and extensions, for the end user a refresh is made for.

@@ -12,6 +12,7 @@ pub(crate) mod guard;
 pub(crate) mod health;
 pub(crate) mod layer;
 pub(crate) mod lifetime;
+pub(crate) mod machine;
 pub(crate) mod pages;
 pub(crate) mod requester;
 pub(crate) mod return_to;
@@ -31,6 +32,7 @@ pub use flow::CallbackError;
 pub use guard::{Guard, GuardService};
 pub use health::{Health, JwksHealth, RefreshHealth, StoreHealth};
 pub use layer::{AuthLayer, AuthService};
+pub use machine::{ApiKeyClient, ApiKeyStats, ApiKeys, Principal};
 pub use sign_in_url::SignInUrl;
 pub use webhook::{WebhookRejection, WorkosWebhook};
 
@@ -127,6 +129,17 @@ impl AuthKit {
     /// How many times a session's access token was refreshed at WorkOS by this process.
     pub fn refresh_count(&self) -> u64 {
         self.inner.core.refresher.calls()
+    }
+
+    /// The counters of the API key verdict cache (see
+    /// [`AuthKitBuilder::api_keys`](super::AuthKitBuilder::api_keys)): validations sent to
+    /// WorkOS, `503`s answered, keys cached now. All zero when API keys are off.
+    pub fn api_key_stats(&self) -> ApiKeyStats {
+        self.inner
+            .api_keys
+            .as_ref()
+            .map(|verifier| verifier.stats())
+            .unwrap_or_default()
     }
 
     /// How many times the JWKS was fetched by this process.

@@ -130,6 +130,14 @@ impl Endpoint {
         self
     }
 
+    /// Makes one attempt only, whatever the client's retry setting: for callers that must
+    /// answer fast and handle a failure themselves.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn once(mut self) -> Self {
+        self.retries = false;
+        self
+    }
+
     fn name(&self) -> String {
         format!("{} {}", self.method, self.route)
     }

@@ -298,6 +298,20 @@ impl UserManagement {
         Ok(validation.api_key)
     }
 
+    /// Validates a key in one attempt (no retries), for the auth layer's fast answer.
+    #[cfg(feature = "axum")]
+    pub(crate) async fn validate_api_key_once(&self, value: &str) -> Result<Option<ApiKey>> {
+        let validation: Validation = self
+            .client
+            .execute(
+                Endpoint::post("/api_keys/validations", &[])
+                    .json(&serde_json::json!({ "value": value }))
+                    .once(),
+            )
+            .await?;
+        Ok(validation.api_key)
+    }
+
     /// Creates an API key for an organization. The answer holds the value, shown this once.
     /// `POST /organizations/{organizationId}/api_keys`.
     pub async fn create_organization_api_key(

@@ -15,6 +15,7 @@ mod example;
 mod device_example;
 
 mod anonymous_state;
+mod api_key_auth;
 mod api_keys;
 mod authenticate;
 mod authorization_url;

@@ -22,6 +22,7 @@ pub(crate) mod sid_index;
 pub(crate) mod sign_in_url;
 pub(crate) mod stepup;
 pub(crate) mod webhook;
+pub(crate) mod widgets;
 
 pub use config::{AuthKit, AuthKitBuilder, SignIn, Unauthenticated};
 pub use control::{ControlError, SessionControl};

@@ -60,4 +60,5 @@ mod tls;
 mod tokens;
 mod users;
 mod webhooks;
+mod widget_token_route;
 mod widgets;

@@ -1,18 +1,20 @@
-//! A JSON API protected by WorkOS access tokens: clients send `Authorization: Bearer <token>`.
+//! A JSON API protected by WorkOS access tokens and API keys: users' apps send
+//! `Authorization: Bearer <access token>`, machines `Authorization: Bearer <API key>`.
 //!
 //! ```text
 //! cargo run --example api
 //! ```
 //!
 //! Without `WORKOS_API_KEY` and `WORKOS_CLIENT_ID` it starts the local WorkOS emulator (the `authkit-emulator` crate)
-//! (port 4100, or `EMULATOR_PORT`) and prints a `curl` command with a fresh access token. With
+//! (port 4100, or `EMULATOR_PORT`) and prints `curl` commands with a fresh access token and an
+//! organization's API key. With
 //! them (and `WORKOS_REDIRECT_URI`, optionally `WORKOS_BASE_URL`) it verifies tokens issued by
 //! that WorkOS. `PORT` (default 3001) changes the API's port.
 
 use std::error::Error;
 
-use authkit_axum::user_management::AuthenticateWithPassword;
-use authkit_axum::web::{AuthLayer, AuthSource, Unauthenticated};
+use authkit_axum::user_management::{AuthenticateWithPassword, CreateOrganizationApiKey};
+use authkit_axum::web::{ApiKeys, AuthLayer, AuthSource, Principal, Unauthenticated};
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser, Client};
 use authkit_emulator::{Emulator, SeedUser};
 use axum::routing::get;
@@ -25,10 +27,12 @@ const DEFAULT_EMULATOR_PORT: u16 = 4100;
 const DEMO_EMAIL: &str = "alice@example.com";
 const DEMO_PASSWORD: &str = "password123!";
 
-/// The API: `GET /api/me` answers with the token's user and claims, `401` JSON without one.
+/// The API: `GET /api/me` answers with the token's user and claims, `GET /api/whoami` with the
+/// user or the API key; `401` JSON without either.
 pub fn app(authkit: AuthKit) -> Router {
     Router::new()
         .route("/api/me", get(me))
+        .route("/api/whoami", get(whoami))
         // Bearer tokens only: no sessions, no cookies.
         .layer(AuthLayer::bearer_only(authkit))
 }
@@ -43,6 +47,27 @@ async fn me(user: AuthUser) -> Json<Value> {
         "via_bearer_token": user.source == AuthSource::Bearer,
         "claims": user.claims,
     }))
+}
+
+/// Who is calling: a user (access token) or a machine (API key).
+async fn whoami(who: Principal) -> Json<Value> {
+    Json(match &who {
+        Principal::User(user) => json!({
+            "kind": "user",
+            "id": user.id,
+            "email": user.email,
+            "organization_id": who.organization_id(),
+            "permissions": who.permissions(),
+        }),
+        Principal::ApiKey(key) => json!({
+            "kind": "api_key",
+            "id": key.id,
+            "name": key.name,
+            "organization_id": who.organization_id(),
+            "permissions": who.permissions(),
+        }),
+        _ => json!({ "kind": "unknown" }),
+    })
 }
 
 #[tokio::main]
@@ -95,6 +120,25 @@ async fn run() -> Result<(), Box<dyn Error>> {
             auth.access_token.expose_secret()
         );
         println!("and without a token (401):\n  curl -i {api_url}/api/me");
+        // What a customer's machine holds: an API key of its organization.
+        let acme = emulator
+            .organizations()
+            .into_iter()
+            .next()
+            .map(|(id, _)| id)
+            .ok_or("the demo organization is missing")?;
+        let key = emulator_client(&emulator)?
+            .user_management()
+            .create_organization_api_key(
+                &acme,
+                CreateOrganizationApiKey::new("Demo machine").permissions(["widgets:read"]),
+            )
+            .await?;
+        println!("As a machine, with an API key of Acme Inc.:");
+        println!(
+            "  curl -H 'Authorization: Bearer {}' {api_url}/api/whoami",
+            key.value.expose_secret()
+        );
         let builder = AuthKit::builder(
             emulator_client(&emulator)?,
             format!("{api_url}/auth/callback"),
@@ -102,7 +146,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
         (builder, Some(emulator))
     };
     // An API never redirects to a sign-in page.
-    let authkit = builder.unauthenticated(Unauthenticated::Json).build()?;
+    let authkit = builder
+        .unauthenticated(Unauthenticated::Json)
+        .api_keys(ApiKeys::new())
+        .build()?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await

@@ -515,3 +515,46 @@ memberships:
     .await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test]
+async fn the_example_seed_holds_api_keys_that_validate_by_value_only() {
+    let emulator = start_example().await;
+    let validate = |value: &'static str| {
+        let emulator = &emulator;
+        async move {
+            api(
+                emulator,
+                reqwest::Method::POST,
+                "/api_keys/validations",
+                Some(json!({ "value": value })),
+            )
+            .await
+        }
+    };
+    let (status, body) = validate("sk_test_acme_reporting_0123456789").await;
+    assert_eq!(status, 200, "{body}");
+    let key = &body["api_key"];
+    assert_eq!(key["id"], "api_key_01ACMEREPORTS00000000000001");
+    assert_eq!(key["owner"], json!({ "type": "organization", "id": ACME }));
+    assert_eq!(key["permissions"], json!(["widgets:read"]));
+    assert_eq!(key["obfuscated_value"], "sk_...6789");
+    assert!(key.get("value").is_none(), "the value is never shown again");
+
+    let (_, body) = validate("sk_test_ada_cli_0123456789").await;
+    assert_eq!(body["api_key"]["owner"]["type"], "user");
+    assert_eq!(body["api_key"]["owner"]["organization_id"], ACME);
+
+    let (status, body) = validate("sk_test_acme_reporting_012345678").await;
+    assert_eq!((status, body), (200, json!({ "api_key": null })));
+    // Listing shows the organization's key, without its value.
+    let (status, list) = api(
+        &emulator,
+        reqwest::Method::GET,
+        &format!("/organizations/{ACME}/api_keys"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    assert!(list["data"][0].get("value").is_none());
+}

@@ -316,9 +316,9 @@ pub struct ApiKeyStats {
     pub validations: u64,
     /// Requests answered `503` because the validation budget was spent or WorkOS failed.
     pub unavailable: u64,
-    /// Valid keys cached now.
+    /// Valid keys held now (expired verdicts count until they are evicted or replaced).
     pub cached_valid: usize,
-    /// Refused keys cached now.
+    /// Refused keys held now (likewise).
     pub cached_invalid: usize,
 }
 
@@ -531,8 +531,22 @@ impl ApiKeyVerifier {
         match outcome {
             Ok(Ok(Some(key))) => Verdict::Valid(Arc::new(ApiKeyClient::from_key(key))),
             Ok(Ok(None)) => Verdict::Invalid,
+            // WorkOS refusing the value itself (e.g. 422): not a key. Refusing the app's own
+            // credentials (401, 403), throttling or failing: nobody can tell.
+            Ok(Err(err))
+                if err.status().is_some_and(|s| {
+                    (400..500).contains(&s) && ![401, 403, 408, 429].contains(&s)
+                }) =>
+            {
+                tracing::debug!(error = %err, "WorkOS refused an API key value");
+                Verdict::Invalid
+            }
             Ok(Err(err)) => {
-                tracing::warn!(error = %err, "could not validate an API key at WorkOS; answering 503");
+                if matches!(err.status(), Some(401 | 403)) {
+                    tracing::error!(error = %err, "WorkOS refused the app's own API key while validating a client's API key; check WORKOS_API_KEY");
+                } else {
+                    tracing::warn!(error = %err, "could not validate an API key at WorkOS; answering 503");
+                }
                 Verdict::Unavailable
             }
             Err(_) => {

@@ -170,6 +170,38 @@ async fn one_api_serves_machines_with_api_keys_and_users_with_access_tokens() {
     assert_eq!(app.validations(), 3);
     assert_eq!(app.authkit.api_key_stats().cached_valid, 3);
 
+    // A user's own key acts for the organization of the membership it was made for.
+    let ada = app
+        .emulator
+        .client()
+        .user_management()
+        .list_users(&Default::default())
+        .await
+        .unwrap()
+        .data
+        .remove(0);
+    app.emulator.seed_membership(&ada.id, &app.org, "member");
+    let users_key = app
+        .emulator
+        .client()
+        .user_management()
+        .create_user_api_key(
+            &ada.id,
+            authkit_axum::user_management::CreateUserApiKey::new("Ada's CLI", &app.org),
+        )
+        .await
+        .unwrap();
+    let me = app
+        .get("/api/whoami", users_key.value.expose_secret())
+        .await;
+    me.assert_status_ok();
+    let body: Value = me.json();
+    assert_eq!(
+        (body["kind"].as_str(), body["owner"].as_str()),
+        (Some("api_key"), Some(ada.id.as_str()))
+    );
+    assert_eq!(body["organization_id"], app.org.as_str());
+
     // A user's access token is still an access token.
     let auth = app
         .emulator
@@ -314,6 +346,26 @@ async fn workos_down_is_a_fast_503_never_a_valid_key() {
     app.get("/api/reports", &known).await.assert_status_ok();
     assert_eq!(app.authkit.api_key_stats().unavailable, 3);
     support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn a_slow_workos_is_a_503_after_the_validation_timeout() {
+    let app = app(ApiKeys::new().validation_timeout(Duration::from_millis(200))).await;
+    let (_, key) = app.key("Slow", &[]).await;
+    let fault = app
+        .emulator
+        .inject_fault(Fault::new("/api_keys/validations").delay(Duration::from_secs(10)));
+    let started = std::time::Instant::now();
+    let slow = app.get("/api/whoami", &key).await;
+    slow.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    app.emulator.remove_fault(fault);
+    app.clock.advance(Duration::from_secs(2));
+    app.get("/api/whoami", &key).await.assert_status_ok();
 }
 
 #[tokio::test]

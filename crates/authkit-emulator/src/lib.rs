@@ -296,11 +296,13 @@ mod auth;
 mod control;
 mod faults;
 mod http;
+mod jwt_template;
 mod outbox;
 mod registration;
 mod roles;
 mod routes;
 mod seed;
+mod seed_records;
 mod store;
 mod webhooks;
 
@@ -318,8 +320,9 @@ pub use auth::tokens::SigningKey;
 pub use faults::{Fault, FaultId, RecordedRequest};
 pub use outbox::{Email, EmailKind};
 pub use seed::{
-    DomainState, MembershipStatus, Seed, SeedApiKey, SeedDomain, SeedMembership, SeedOrganization,
-    SeedRole, SeedUser, SeedWebhook,
+    DomainState, MembershipStatus, Seed, SeedApiKey, SeedAuthorizedApplication, SeedDomain,
+    SeedFeatureFlag, SeedGroup, SeedIdentity, SeedMembership, SeedOrganization, SeedRole,
+    SeedUser, SeedWebhook,
 };
 
 use auth::tokens::KeyRing;

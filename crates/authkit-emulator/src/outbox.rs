@@ -1,5 +1,5 @@
 //! Where the emails WorkOS would send land: magic auth codes, email verification codes,
-//! password reset links and invitations. Read in process with [`Emulator::outbox`](super::Emulator::outbox)
+//! password reset links, invitations and email change codes. Read in process with [`Emulator::outbox`](super::Emulator::outbox)
 //! or over HTTP at `GET /__emulator/outbox?to=<email>` (with the API key).
 
 use std::sync::Mutex;
@@ -20,6 +20,8 @@ pub enum EmailKind {
     PasswordReset,
     /// An invitation link.
     Invitation,
+    /// An email change code, sent to the new address.
+    EmailChange,
 }
 
 impl EmailKind {
@@ -30,6 +32,7 @@ impl EmailKind {
             EmailKind::EmailVerification => "email_verification",
             EmailKind::PasswordReset => "password_reset",
             EmailKind::Invitation => "invitation",
+            EmailKind::EmailChange => "email_change",
         }
     }
 }

@@ -10,6 +10,9 @@ use serde::Deserialize;
 use super::auth::FactorRec;
 use super::roles::Roles;
 use super::store::{ApiKeyRec, DomainRec, MembershipRec, OrganizationRec, Store, UserRec, new_id};
+pub use super::seed_records::{
+    SeedAuthorizedApplication, SeedFeatureFlag, SeedGroup, SeedIdentity,
+};
 use super::{EmulatorError, State};
 
 /// Everything the emulator holds at start: users, organizations, memberships, the role
@@ -95,6 +98,13 @@ pub struct Seed {
     /// in development and tests).
     #[serde(default)]
     pub api_keys: Vec<SeedApiKey>,
+    /// Feature flags, served at `GET /feature-flags` and per user and organization.
+    #[serde(default)]
+    pub feature_flags: Vec<SeedFeatureFlag>,
+    /// The JWT template (as `PUT /user_management/jwt_template` sets it): its claims go into
+    /// every access token issued afterwards (`{{ user.<field> }}` and `{{ organization.<field> }}` tags).
+    #[serde(default)]
+    pub jwt_template: Option<String>,
 }
 
 impl Seed {
@@ -200,6 +210,71 @@ impl Seed {
                     once("id", id.clone())?;
                 }
             }
+        }
+        for (i, user) in self.users.iter().enumerate() {
+            for identity in &user.identities {
+                once(
+                    "identity",
+                    format!("{} {}", identity.provider, identity.idp_id),
+                )?;
+            }
+            for app in &user.authorized_applications {
+                if let Some(org) = &app.organization
+                    && self.find_organization(org).is_none()
+                {
+                    return Err(invalid(format!(
+                        "users[{i}] ({}): authorized application {:?}: no organization has the id or name {org:?}",
+                        user.email, app.name
+                    )));
+                }
+                for id in [&app.id, &app.application_id].into_iter().flatten() {
+                    once("id", id.clone())?;
+                }
+            }
+        }
+        for (i, org) in self.organizations.iter().enumerate() {
+            for group in &org.groups {
+                if let Some(id) = &group.id {
+                    once("id", id.clone())?;
+                }
+                for member in &group.members {
+                    if !self.is_member(member, org) {
+                        return Err(invalid(format!(
+                            "organizations[{i}] ({}): group {:?}: {member:?} is not a member of the organization (list the membership under memberships)",
+                            org.name, group.name
+                        )));
+                    }
+                }
+            }
+        }
+        for (i, flag) in self.feature_flags.iter().enumerate() {
+            if flag.slug.trim().is_empty() {
+                return Err(invalid(format!("feature_flags[{i}]: the slug is empty")));
+            }
+            once("feature flag", flag.slug.clone())?;
+            if let Some(id) = &flag.id {
+                once("id", id.clone())?;
+            }
+            for org in &flag.organizations {
+                if self.find_organization(org).is_none() {
+                    return Err(invalid(format!(
+                        "feature_flags[{i}] ({}): no organization has the id or name {org:?}",
+                        flag.slug
+                    )));
+                }
+            }
+            for user in &flag.users {
+                if self.find_user(user).is_none() {
+                    return Err(invalid(format!(
+                        "feature_flags[{i}] ({}): no user has the id or email {user:?}",
+                        flag.slug
+                    )));
+                }
+            }
+        }
+        if let Some(template) = &self.jwt_template {
+            crate::jwt_template::check(template)
+                .map_err(|e| invalid(format!("jwt_template: {e}")))?;
         }
         for (i, m) in self.memberships.iter().enumerate() {
             let user = self.find_user(&m.user).ok_or_else(|| {
@@ -357,6 +432,34 @@ impl Seed {
         self.organizations.extend(other.organizations);
         self.memberships.extend(other.memberships);
         self.api_keys.extend(other.api_keys);
+        self.feature_flags.extend(other.feature_flags);
+        self.jwt_template = other.jwt_template.or(self.jwt_template.take());
+    }
+
+    /// Adds a feature flag.
+    pub fn feature_flag(mut self, flag: SeedFeatureFlag) -> Self {
+        self.feature_flags.push(flag);
+        self
+    }
+
+    /// Sets the JWT template.
+    pub fn jwt_template(mut self, content: impl Into<String>) -> Self {
+        self.jwt_template = Some(content.into());
+        self
+    }
+
+    /// Whether the user `key` (id or email) has a membership of `org` in this seed.
+    fn is_member(&self, key: &str, org: &SeedOrganization) -> bool {
+        let Some(user) = self.find_user(key) else {
+            return false;
+        };
+        user.organizations.iter().any(|(name, _)| *name == org.name)
+            || self.memberships.iter().any(|m| {
+                self.find_user(&m.user).map(|u| &u.email) == Some(&user.email)
+                    && self
+                        .find_organization(&m.organization)
+                        .is_some_and(|o| std::ptr::eq(o, org))
+            })
     }
 
     /// Turns each user's `(organization name, role)` pairs into organizations (by name, made
@@ -375,12 +478,23 @@ impl Seed {
         }
         for user in &mut self.users {
             user.id.get_or_insert_with(|| new_id("user"));
+            for app in &mut user.authorized_applications {
+                app.id
+                    .get_or_insert_with(|| new_id("authorized_connect_app"));
+                app.application_id.get_or_insert_with(|| new_id("conn_app"));
+            }
         }
         for org in &mut self.organizations {
             org.id.get_or_insert_with(|| new_id("org"));
             for domain in &mut org.domains {
                 domain.id.get_or_insert_with(|| new_id("org_domain"));
             }
+            for group in &mut org.groups {
+                group.id.get_or_insert_with(|| new_id("group"));
+            }
+        }
+        for flag in &mut self.feature_flags {
+            flag.id.get_or_insert_with(|| new_id("flag"));
         }
         for m in &mut self.memberships {
             m.id.get_or_insert_with(|| new_id("om"));
@@ -390,7 +504,7 @@ impl Seed {
         }
     }
 
-    fn find_user(&self, key: &str) -> Option<&SeedUser> {
+    pub(crate) fn find_user(&self, key: &str) -> Option<&SeedUser> {
         self.users
             .iter()
             .find(|u| u.id.as_deref() == Some(key))
@@ -401,7 +515,7 @@ impl Seed {
             })
     }
 
-    fn find_organization(&self, key: &str) -> Option<&SeedOrganization> {
+    pub(crate) fn find_organization(&self, key: &str) -> Option<&SeedOrganization> {
         self.organizations
             .iter()
             .find(|o| o.id.as_deref() == Some(key))
@@ -531,6 +645,14 @@ pub struct SeedUser {
     /// Metadata key/value pairs.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// OAuth identities linked to the user, served at
+    /// `GET /user_management/users/{id}/identities`.
+    #[serde(default)]
+    pub identities: Vec<SeedIdentity>,
+    /// Applications the user authorized, served at
+    /// `GET /user_management/users/{id}/authorized_applications`.
+    #[serde(default)]
+    pub authorized_applications: Vec<SeedAuthorizedApplication>,
 }
 
 impl SeedUser {
@@ -547,7 +669,24 @@ impl SeedUser {
             totp_secret: None,
             external_id: None,
             metadata: BTreeMap::new(),
+            identities: Vec::new(),
+            authorized_applications: Vec::new(),
         }
+    }
+
+    /// Links an OAuth identity, e.g. `("GoogleOAuth", "10769150350006150715113082367")`.
+    pub fn identity(mut self, provider: impl Into<String>, idp_id: impl Into<String>) -> Self {
+        self.identities.push(SeedIdentity {
+            provider: provider.into(),
+            idp_id: idp_id.into(),
+        });
+        self
+    }
+
+    /// Adds an application the user authorized.
+    pub fn authorized_application(mut self, app: SeedAuthorizedApplication) -> Self {
+        self.authorized_applications.push(app);
+        self
     }
 
     /// Pins the id.
@@ -633,6 +772,10 @@ pub struct SeedOrganization {
     /// authorize) counts as SSO.
     #[serde(default)]
     pub sso: bool,
+    /// Groups of members, served at
+    /// `GET /user_management/organization_memberships/{id}/groups`.
+    #[serde(default)]
+    pub groups: Vec<SeedGroup>,
 }
 
 impl SeedOrganization {
@@ -645,7 +788,14 @@ impl SeedOrganization {
             metadata: BTreeMap::new(),
             domains: Vec::new(),
             sso: false,
+            groups: Vec::new(),
         }
+    }
+
+    /// Adds a group.
+    pub fn group(mut self, group: SeedGroup) -> Self {
+        self.groups.push(group);
+        self
     }
 
     /// Requires SSO for the organization's members (see the `sso` field).
@@ -1022,6 +1172,7 @@ pub(crate) fn apply(state: &State, seed: &Seed, store: &mut Store) {
         }
         store.api_keys.insert(rec);
     }
+    super::seed_records::apply(seed, store, now);
 }
 
 #[cfg(test)]

@@ -21,6 +21,23 @@ pub(crate) struct Store {
     pub email_verifications: Table<EmailVerificationRec>,
     /// API keys of organizations and users (their values only as SHA-256 digests).
     pub api_keys: Table<ApiKeyRec>,
+    /// Pending and used email changes (`POST /user_management/users/{id}/email_change/send`).
+    pub email_changes: Table<EmailChangeRec>,
+    /// The OAuth identities linked to users (seeded).
+    pub identities: Vec<IdentityRec>,
+    /// The applications users authorized (seeded).
+    pub authorized_applications: Table<AuthorizedApplicationRec>,
+    /// Groups of organizations (seeded).
+    pub groups: Table<GroupRec>,
+    /// Feature flags (seeded).
+    pub feature_flags: Table<FeatureFlagRec>,
+    /// The JWT template (`PUT /user_management/jwt_template`, or seeded).
+    pub jwt_template: Option<JwtTemplateRec>,
+    /// CORS origins added with `POST /user_management/cors_origins`.
+    pub cors_origins: Table<CorsOriginRec>,
+    /// Redirect URIs added with `POST /user_management/redirect_uris` (those registered at
+    /// start are in the configuration).
+    pub redirect_uris: Table<RedirectUriRec>,
     /// Sessions, codes, refresh tokens, pending authentications, factors and challenges.
     pub auth: AuthStore,
     /// Every event, in order (see the `webhooks` module).
@@ -584,6 +601,104 @@ pub(crate) fn new_api_key_value() -> String {
     format!("sk_{}", random_token(48))
 }
 
+/// An email change: the code sent to the new address.
+#[derive(Debug, Clone)]
+pub(crate) struct EmailChangeRec {
+    pub id: String,
+    pub user_id: String,
+    pub new_email: String,
+    pub code: String,
+    pub expires_at: OffsetDateTime,
+    pub used: bool,
+    /// Wrong codes tried against it.
+    pub failed_attempts: u32,
+    pub created_at: OffsetDateTime,
+}
+
+/// An OAuth identity linked to a user.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentityRec {
+    pub user_id: String,
+    /// e.g. `GoogleOAuth`.
+    pub provider: String,
+    /// The user's id at the provider.
+    pub idp_id: String,
+}
+
+/// An application a user authorized (an `authorized_connect_application`).
+#[derive(Debug, Clone)]
+pub(crate) struct AuthorizedApplicationRec {
+    pub id: String,
+    pub user_id: String,
+    pub granted_scopes: Vec<String>,
+    pub oauth_resource: Option<String>,
+    /// The application (`conn_app_...`).
+    pub application_id: String,
+    pub name: String,
+    pub client_id: String,
+    pub description: Option<String>,
+    pub scopes: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    /// The organization that registered it; `None`: a dynamically registered application.
+    pub organization_id: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A group of an organization, with the memberships in it.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupRec {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub membership_ids: Vec<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A feature flag and whom it is on for.
+#[derive(Debug, Clone)]
+pub(crate) struct FeatureFlagRec {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub enabled: bool,
+    pub default_value: bool,
+    pub organization_ids: Vec<String>,
+    pub user_ids: Vec<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The JWT template.
+#[derive(Debug, Clone)]
+pub(crate) struct JwtTemplateRec {
+    pub content: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A CORS origin.
+#[derive(Debug, Clone)]
+pub(crate) struct CorsOriginRec {
+    pub id: String,
+    pub origin: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// A redirect URI added over the API.
+#[derive(Debug, Clone)]
+pub(crate) struct RedirectUriRec {
+    pub id: String,
+    /// Normalized.
+    pub uri: String,
+    pub default: bool,
+    pub created_at: OffsetDateTime,
+}
+
 macro_rules! impl_record {
     ($($t:ty),*) => { $(impl Record for $t { fn id(&self) -> &str { &self.id } })* };
 }
@@ -595,7 +710,13 @@ impl_record!(
     MagicAuthRec,
     PasswordResetRec,
     EmailVerificationRec,
-    ApiKeyRec
+    ApiKeyRec,
+    EmailChangeRec,
+    AuthorizedApplicationRec,
+    GroupRec,
+    FeatureFlagRec,
+    CorsOriginRec,
+    RedirectUriRec
 );
 
 #[cfg(test)]

@@ -523,6 +523,16 @@ fn respond(state: &EmulatorState, store: &mut Store, session_id: &str) -> Result
             organization_id: session.organization_id.clone(),
             roles,
             impersonator_email: session.impersonator.as_ref().map(|(e, _)| e.clone()),
+            feature_flags: crate::routes::feature_flags::token_flags(
+                store,
+                &session.user_id,
+                session.organization_id.as_deref(),
+            ),
+            template_claims: crate::routes::jwt_template::claims_for(
+                store,
+                &user,
+                session.organization_id.as_deref(),
+            ),
         },
     )?;
     let refresh_token = random_token(48);

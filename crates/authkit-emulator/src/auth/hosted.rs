@@ -284,7 +284,7 @@ fn validate(
         }
     }
     let registered = &state.config.registered;
-    if !registered.is_redirect_uri(&req.redirect_uri) {
+    if !state.is_redirect_uri(&req.redirect_uri) {
         tracing::warn!(redirect_uri = %req.redirect_uri, "emulator: refused an unregistered redirect_uri");
         return Err(error_page(
             StatusCode::BAD_REQUEST,
@@ -1101,7 +1101,7 @@ impl Emulator {
         let redirect_uri =
             param("redirect_uri").ok_or_else(|| refused("the URL has no redirect_uri".into()))?;
         let registered = &self.state.config.registered;
-        if !registered.is_redirect_uri(&redirect_uri) {
+        if !self.state.is_redirect_uri(&redirect_uri) {
             return Err(refused(registered.unregistered_redirect_uri(&redirect_uri)));
         }
         let mut callback = url::Url::parse(&redirect_uri)

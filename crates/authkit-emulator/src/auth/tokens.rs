@@ -235,6 +235,10 @@ pub(crate) struct TokenSubject {
     pub roles: Vec<String>,
     /// The impersonator's email, for the `act` claim.
     pub impersonator_email: Option<String>,
+    /// The slugs of the feature flags on for the user or the organization.
+    pub feature_flags: Vec<String>,
+    /// What the JWT template adds (never a claim set above).
+    pub template_claims: serde_json::Map<String, Value>,
 }
 
 #[derive(Serialize)]
@@ -255,6 +259,8 @@ struct Claims<'a> {
     permissions: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     act: Option<Value>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    feature_flags: &'a [String],
 }
 
 /// Signs an RS256 access token for `subject`, valid for the configured lifetime from the
@@ -282,7 +288,21 @@ pub(crate) fn sign_access_token(
             .impersonator_email
             .as_ref()
             .map(|email| json!({ "sub": email })),
+        feature_flags: &subject.feature_flags,
     };
+    let failed = |what: String| {
+        ApiError::message(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the emulator could not sign a token: {what}"),
+        )
+    };
+    // The JWT template's claims, never over the ones WorkOS sets itself.
+    let mut claims = serde_json::to_value(&claims).map_err(|e| failed(e.to_string()))?;
+    if let Value::Object(claims) = &mut claims {
+        for (name, value) in &subject.template_claims {
+            claims.entry(name.clone()).or_insert_with(|| value.clone());
+        }
+    }
     sign_jwt(state, &claims)
 }
 

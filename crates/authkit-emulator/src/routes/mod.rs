@@ -1,11 +1,18 @@
 //! The emulator's routes, one module per resource.
 
 mod api_keys;
+mod app_settings;
 mod auth_factors;
 mod authorization;
+mod authorized_applications;
+mod email_change;
 mod email_verification;
 mod events;
 pub(crate) mod invitations;
+pub(crate) mod feature_flags;
+mod groups;
+mod identities;
+pub(crate) mod jwt_template;
 mod magic_auth;
 mod organization_domains;
 pub(crate) mod organization_memberships;
@@ -37,6 +44,13 @@ pub(crate) fn router(state: SharedState) -> Router {
         .merge(password_reset::routes())
         .merge(email_verification::routes())
         .merge(events::routes())
+        .merge(email_change::routes())
+        .merge(identities::routes())
+        .merge(authorized_applications::routes())
+        .merge(groups::routes())
+        .merge(jwt_template::routes())
+        .merge(app_settings::routes())
+        .merge(feature_flags::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             require_api_key,

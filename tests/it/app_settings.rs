@@ -1,0 +1,97 @@
+//! Redirect URIs and CORS origins added over the API: a created redirect URI is then accepted
+//! by the hosted sign-in; duplicates and malformed values get the spec's errors.
+
+use authkit_axum::user_management::{AuthorizationUrl, CreateUser};
+use authkit_emulator::Emulator;
+
+use crate::support;
+use crate::support::EmulatorExt as _;
+
+const PREVIEW: &str = "http://localhost:4242/auth/callback";
+
+#[tokio::test]
+async fn a_created_redirect_uri_is_accepted_by_the_sign_in() {
+    let emulator = Emulator::builder()
+        .redirect_uri("http://localhost:3000/auth/callback")
+        .start()
+        .await
+        .unwrap();
+    let um = emulator.client().user_management();
+    let authorize = um
+        .get_authorization_url(&AuthorizationUrl::new(PREVIEW))
+        .unwrap();
+    let http = support::http_client().build().unwrap();
+    let refused = http.get(authorize.clone()).send().await.unwrap();
+    assert_eq!(refused.status(), 400);
+
+    let created = um.create_redirect_uri(PREVIEW).await.unwrap();
+    assert!(created.id.starts_with("ruri_"), "{}", created.id);
+    assert_eq!(created.uri, PREVIEW);
+    assert!(!created.default, "one was registered before");
+    let page = http.get(authorize.clone()).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    um.create_user(CreateUser::new("ada@example.com"))
+        .await
+        .unwrap();
+    let callback = emulator
+        .approve_sign_in(authorize.as_str(), "ada@example.com")
+        .unwrap();
+    assert!(callback.as_str().starts_with(PREVIEW), "{callback}");
+
+    // The same URI again, or one registered at start: 422, as the spec's example says.
+    for uri in [PREVIEW, "http://localhost:3000/auth/callback"] {
+        let err = um.create_redirect_uri(uri).await.unwrap_err();
+        assert_eq!(err.status(), Some(422), "{uri}: {err}");
+        assert!(err.to_string().contains("already exists"), "{err}");
+    }
+    let err = um.create_redirect_uri("not a url").await.unwrap_err();
+    assert_eq!(err.status(), Some(400), "{err}");
+    support::assert_contract(&emulator);
+}
+
+#[tokio::test]
+async fn the_first_redirect_uri_of_an_app_without_any_is_the_default() {
+    let emulator = Emulator::start().await.unwrap();
+    let um = emulator.client().user_management();
+    assert!(um.create_redirect_uri(PREVIEW).await.unwrap().default);
+    assert!(
+        !um.create_redirect_uri("http://localhost:4243/cb")
+            .await
+            .unwrap()
+            .default
+    );
+    support::assert_contract(&emulator);
+}
+
+#[tokio::test]
+async fn cors_origins_are_created_once_and_must_be_origins() {
+    let emulator = Emulator::start().await.unwrap();
+    let um = emulator.client().user_management();
+    let origin = um
+        .create_cors_origin("https://app.example.com")
+        .await
+        .unwrap();
+    assert!(origin.id.starts_with("cors_origin_"), "{}", origin.id);
+    assert_eq!(origin.origin, "https://app.example.com");
+    let other = um
+        .create_cors_origin("http://localhost:5173")
+        .await
+        .unwrap();
+    assert_eq!(other.origin, "http://localhost:5173");
+
+    let err = um
+        .create_cors_origin("https://app.example.com")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(409), "{err}");
+    assert_eq!(err.code(), Some("duplicate_cors_origin"));
+    for bad in [
+        "app.example.com",
+        "https://app.example.com/path",
+        "ftp://files.example",
+    ] {
+        let err = um.create_cors_origin(bad).await.unwrap_err();
+        assert_eq!(err.status(), Some(422), "{bad}: {err}");
+    }
+    support::assert_contract(&emulator);
+}

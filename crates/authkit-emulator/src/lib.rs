@@ -222,14 +222,17 @@
 //! [`Emulator::reset`]: users (pinned ids, passwords, names, verified or not, TOTP secrets,
 //! external ids, metadata), organizations (ids, external ids, domains), memberships (role,
 //! status), a role catalogue (each role's permissions go into access tokens, and unknown role
-//! slugs get WorkOS's `invalid_role`), registered URIs, the API key and the client id. Read a
+//! slugs get WorkOS's `invalid_role`), registered URIs, the API key and the client id, and what
+//! the API only reads: users' OAuth `identities` and `authorized_applications`, organizations'
+//! `groups`, `feature_flags` (their slugs go into access tokens) and the `jwt_template` (its
+//! claims go into access tokens; `PUT /user_management/jwt_template` replaces it). Read a
 //! seed from YAML or JSON with [`Seed::from_path`] (the binary's `--seed`); unknown fields are
 //! refused by name. [`EmulatorBuilder::seed_user`] adds one [`SeedUser`].
 //!
 //! # The outbox
 //!
 //! [`Emulator::outbox`], [`Emulator::last_email_to`] and [`Emulator::clear_outbox`] show the
-//! [`Email`]s WorkOS would send: codes, reset links, invitations.
+//! [`Email`]s WorkOS would send: codes, reset links, invitations, email change codes.
 //!
 //! # Step-ups and test helpers
 //!
@@ -745,7 +748,8 @@ impl Emulator {
         &self.state.config.client_id
     }
 
-    /// The registered redirect URIs (normalized), the default first.
+    /// The redirect URIs registered at start (normalized), the default first. Those created
+    /// later with `POST /user_management/redirect_uris` are accepted too, but not listed here.
     pub fn redirect_uris(&self) -> &[String] {
         &self.state.config.registered.redirect_uris
     }

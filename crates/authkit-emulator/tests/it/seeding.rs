@@ -102,6 +102,10 @@ async fn the_example_seed_signs_users_in_with_pinned_ids_and_catalogue_roles() {
         token["permissions"],
         json!(["users:manage", "widgets:manage", "widgets:read"])
     );
+    // The seeded JWT template and feature flags are in the token.
+    assert_eq!(token["plan"], "enterprise");
+    assert_eq!(token["org_tier"], "gold");
+    assert_eq!(token["feature_flags"], json!(["beta-dashboard"]));
     // In Globex her role is billing, with its own permissions.
     let auth = sign_in_to(&emulator, "ada@example.com", GLOBEX).await;
     let token = claims(auth["access_token"].as_str().unwrap());

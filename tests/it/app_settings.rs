@@ -95,3 +95,45 @@ async fn cors_origins_are_created_once_and_must_be_origins() {
     }
     support::assert_contract(&emulator);
 }
+
+#[tokio::test]
+async fn bodies_without_the_uri_or_origin_are_refused() {
+    let emulator = Emulator::start().await.unwrap();
+    for path in [
+        "/user_management/redirect_uris",
+        "/user_management/cors_origins",
+    ] {
+        let (status, answer) =
+            support::raw_api_call(&emulator, reqwest::Method::POST, path, "{}").await;
+        assert_eq!(status, 422, "{path}: {answer}");
+        assert!(answer["message"].is_string(), "{answer}");
+    }
+    support::assert_contract(&emulator);
+}
+
+#[tokio::test]
+async fn a_reset_forgets_the_redirect_uris_and_origins_created_over_the_api() {
+    let emulator = Emulator::start().await.unwrap();
+    let um = emulator.client().user_management();
+    um.create_redirect_uri(PREVIEW).await.unwrap();
+    um.create_cors_origin("https://app.example.com")
+        .await
+        .unwrap();
+    emulator.reset();
+    let authorize = um
+        .get_authorization_url(&AuthorizationUrl::new(PREVIEW))
+        .unwrap();
+    let page = support::http_client()
+        .build()
+        .unwrap()
+        .get(authorize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 400);
+    // Both can be created again.
+    assert!(um.create_redirect_uri(PREVIEW).await.unwrap().default);
+    um.create_cors_origin("https://app.example.com")
+        .await
+        .unwrap();
+}

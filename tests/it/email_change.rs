@@ -197,3 +197,31 @@ async fn a_new_address_taken_before_confirmation_is_not_available() {
     assert_eq!(um.get_user(&ada.id).await.unwrap().email, "ada@example.com");
     support::assert_contract(&emulator);
 }
+
+#[tokio::test]
+async fn a_malformed_body_is_refused_with_invalid_request_parameters() {
+    let emulator = Emulator::start().await.unwrap();
+    let ada = emulator
+        .client()
+        .user_management()
+        .create_user(CreateUser::new("ada@example.com"))
+        .await
+        .unwrap();
+    for (path, body) in [
+        ("send", "{}"),
+        ("send", r#"{"new_email": 42}"#),
+        ("confirm", "{}"),
+        ("confirm", r#"{"code": ["123456"]}"#),
+    ] {
+        let (status, answer) = support::raw_api_call(
+            &emulator,
+            reqwest::Method::POST,
+            &format!("/user_management/users/{}/email_change/{path}", ada.id),
+            body,
+        )
+        .await;
+        assert_eq!(status, 422, "{path} {body}: {answer}");
+        assert_eq!(answer["code"], "invalid_request_parameters", "{answer}");
+    }
+    support::assert_contract(&emulator);
+}

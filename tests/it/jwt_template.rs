@@ -181,3 +181,20 @@ mod in_an_app {
         crate::support::assert_contract(&app.emulator);
     }
 }
+
+#[tokio::test]
+async fn a_template_body_without_content_is_refused() {
+    let emulator = Emulator::start().await.unwrap();
+    for body in ["{}", r#"{"content": {"tier": "pro"}}"#] {
+        let (status, answer) = support::raw_api_call(
+            &emulator,
+            reqwest::Method::PUT,
+            "/user_management/jwt_template",
+            body,
+        )
+        .await;
+        assert_eq!(status, 422, "{body}: {answer}");
+        assert_eq!(answer["code"], "invalid_request_parameters", "{answer}");
+    }
+    support::assert_contract(&emulator);
+}

@@ -153,3 +153,25 @@ pub fn totp(secret: &str, offset_steps: i64) -> String {
         .as_secs() as i64;
     totp.generate((now + offset_steps * 30) as u64)
 }
+
+/// Sends `body` (raw, as JSON) with `method` to `path` on the emulator with its API key, as a
+/// client that ignores the spec would; returns the status and the JSON answer.
+pub async fn raw_api_call(
+    emulator: &Emulator,
+    method: reqwest::Method,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let response = http_client()
+        .build()
+        .unwrap()
+        .request(method, format!("{}{path}", emulator.base_url()))
+        .bearer_auth(emulator.api_key())
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}

@@ -137,3 +137,65 @@ async fn a_reset_forgets_the_redirect_uris_and_origins_created_over_the_api() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_created_cors_origin_may_call_the_api_from_a_browser() {
+    const APP: &str = "http://localhost:5173";
+    let emulator = Emulator::start().await.unwrap();
+    let um = emulator.client().user_management();
+    let http = support::http_client().build().unwrap();
+    let jwks = um.get_jwks_url();
+    let preflight = || {
+        http.request(reqwest::Method::OPTIONS, jwks.clone())
+            .header("origin", APP)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let allowed_origin = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+
+    // Not an origin of the app yet: the preflight fails, and answers carry no CORS header.
+    let refused = preflight().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(allowed_origin(&refused), None);
+    let plain = http
+        .get(jwks.clone())
+        .header("origin", APP)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(allowed_origin(&plain), None);
+
+    um.create_cors_origin(APP).await.unwrap();
+    let ok = preflight().await.unwrap();
+    assert_eq!(ok.status(), 204);
+    assert_eq!(allowed_origin(&ok).as_deref(), Some(APP));
+    assert_eq!(
+        ok.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap(),
+        "authorization"
+    );
+    let shared = http
+        .get(jwks.clone())
+        .header("origin", APP)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed_origin(&shared).as_deref(), Some(APP));
+    // Another origin still gets nothing.
+    let other = http
+        .get(jwks)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed_origin(&other), None);
+    support::assert_contract(&emulator);
+}

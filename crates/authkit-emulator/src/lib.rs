@@ -27,12 +27,13 @@
 //! What it serves: every User Management endpoint, the Organizations API (organizations,
 //! organization domains, the roles and permissions of `/authorization`), API keys
 //! (`/api_keys/validations`, an organization's and a user's keys) and widget tokens
-//! (`/widgets/token`), with WorkOS's paths, bodies, status codes and error shapes; RS256
-//! access tokens and a JWKS at `/sso/jwks/{client_id}`; a hosted sign-in page at
-//! `/user_management/authorize`; the events its state changes produce, delivered as
-//! [signed webhooks](EmulatorBuilder::webhook_endpoint) and listed by the Events API
-//! (`GET /events`); an [outbox](Emulator::outbox) of the emails WorkOS would send; and
-//! [fault injection](Fault).
+//! (`/widgets/token`), with WorkOS's paths, bodies, status codes and error shapes (a redirect
+//! URI or CORS origin created over the API takes effect: sign-ins may return to the one,
+//! browser code from the other may call the API); RS256 access tokens and a JWKS at
+//! `/sso/jwks/{client_id}`; a hosted sign-in page at `/user_management/authorize`; the events
+//! its state changes produce, delivered as [signed webhooks](EmulatorBuilder::webhook_endpoint)
+//! and listed by the Events API (`GET /events`); an [outbox](Emulator::outbox) of the emails
+//! WorkOS would send; and [fault injection](Fault).
 //!
 //! The sections below show its controls. The binary (`cargo run -p authkit-emulator -- --help`)
 //! runs the same emulator with demo users, for apps in any language.
@@ -704,6 +705,10 @@ fn router(state: SharedState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             faults::middleware,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::app_settings::cors,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state,

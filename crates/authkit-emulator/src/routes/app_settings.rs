@@ -1,10 +1,13 @@
 //! The app's settings the API can add to: `POST /user_management/redirect_uris` (a redirect
 //! URI the hosted sign-in then accepts, as one registered at start) and
-//! `POST /user_management/cors_origins` (recorded; the emulator sends no CORS headers).
+//! `POST /user_management/cors_origins` (an origin whose browser code may then call the API:
+//! [`cors`] answers its preflights and adds `Access-Control-Allow-Origin` to its responses).
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -135,4 +138,75 @@ async fn create_cors_origin(
     });
     store.cors_origins.insert(rec);
     Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+/// Axum middleware: CORS for the origins created with `POST /user_management/cors_origins`. A
+/// preflight (`OPTIONS` with `Access-Control-Request-Method`) from one is answered 204 with the
+/// allowed methods and headers; from another origin, 403 without CORS headers (the browser
+/// then blocks the call). Other requests from a registered origin get
+/// `Access-Control-Allow-Origin`. The control API (`/__emulator/`) is never shared.
+pub(crate) async fn cors(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(origin) = request
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return next.run(request).await;
+    };
+    if request.uri().path().starts_with(crate::control::PREFIX) {
+        return next.run(request).await;
+    }
+    let allowed = state
+        .store()
+        .cors_origins
+        .find(|c| c.origin == origin)
+        .is_some();
+    let allow_origin = HeaderValue::from_str(&origin).ok().filter(|_| allowed);
+    let preflight = request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        let Some(allow_origin) = allow_origin else {
+            return ApiError::message(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "The origin '{origin}' is not a CORS origin of this app: add it with POST /user_management/cors_origins."
+                ),
+            )
+            .into_response();
+        };
+        let requested_headers = request
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned();
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, DELETE"),
+        );
+        if let Some(requested) = requested_headers {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested);
+        }
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        return response;
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Some(allow_origin) = allow_origin {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
+    }
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    response
 }

@@ -1,7 +1,7 @@
 //! The emulator's routes, one module per resource.
 
 mod api_keys;
-mod app_settings;
+pub(crate) mod app_settings;
 mod auth_factors;
 mod authorization;
 mod authorized_applications;

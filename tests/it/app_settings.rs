@@ -2,7 +2,7 @@
 //! by the hosted sign-in; duplicates and malformed values get the spec's errors.
 
 use authkit_axum::user_management::{AuthorizationUrl, CreateUser};
-use authkit_emulator::Emulator;
+use authkit_emulator::{Emulator, Impersonation};
 
 use crate::support;
 use crate::support::EmulatorExt as _;
@@ -53,7 +53,18 @@ async fn a_created_redirect_uri_is_accepted_by_the_sign_in() {
 async fn the_first_redirect_uri_of_an_app_without_any_is_the_default() {
     let emulator = Emulator::start().await.unwrap();
     let um = emulator.client().user_management();
+    um.create_user(CreateUser::new("ada@example.com"))
+        .await
+        .unwrap();
+    let impersonation = Impersonation::new("ada@example.com", "support@example.com");
+    assert!(
+        emulator.impersonate(&impersonation).is_err(),
+        "no redirect URI yet"
+    );
     assert!(um.create_redirect_uri(PREVIEW).await.unwrap().default);
+    // Impersonation goes to the default one.
+    let callback = emulator.impersonate(&impersonation).unwrap();
+    assert!(callback.as_str().starts_with(PREVIEW), "{callback}");
     assert!(
         !um.create_redirect_uri("http://localhost:4243/cb")
             .await

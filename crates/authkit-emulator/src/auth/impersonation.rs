@@ -128,10 +128,19 @@ impl Emulator {
             .redirect_uris
             .first()
             .cloned()
+            .or_else(|| {
+                // None registered at start: the default one created over the API.
+                self.state
+                    .store()
+                    .redirect_uris
+                    .find(|r| r.default)
+                    .map(|r| r.uri.clone())
+            })
             .ok_or_else(|| {
                 refused(
                     "no redirect URI is registered: impersonation sends the browser to the \
-                     default (first) one; register it with EmulatorBuilder::redirect_uri"
+                     default (first) one; register it with EmulatorBuilder::redirect_uri or \
+                     POST /user_management/redirect_uris"
                         .into(),
                 )
             })?;

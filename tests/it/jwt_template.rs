@@ -169,7 +169,7 @@ mod in_an_app {
         .await
         .unwrap();
         um.update_jwt_template(
-            r#"{"tier": "{{user.metadata.tier}}", "full_name": "{{user.first_name}}"}"#,
+            r#"{"tier": "{{user.metadata.tier}}", "full_name": "{{user.first_name}}", "aud": "my-api"}"#,
         )
         .await
         .unwrap();

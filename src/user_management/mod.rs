@@ -8,12 +8,12 @@
 pub use crate::client::{ListMetadata, Order, Page, PageParams};
 
 mod api_keys;
+mod app_settings;
 mod auth_factors;
 mod authenticate;
 mod authorization_url;
-mod device;
-mod app_settings;
 mod authorized_applications;
+mod device;
 mod email_change;
 mod email_verification;
 mod feature_flags;
@@ -29,12 +29,12 @@ mod users;
 mod widgets;
 
 pub use api_keys::*;
+pub use app_settings::*;
 pub use auth_factors::*;
 pub use authenticate::*;
 pub use authorization_url::*;
-pub use device::*;
-pub use app_settings::*;
 pub use authorized_applications::*;
+pub use device::*;
 pub use email_change::*;
 pub use email_verification::*;
 pub use feature_flags::*;

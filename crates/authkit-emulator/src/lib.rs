@@ -325,8 +325,8 @@ pub use faults::{Fault, FaultId, RecordedRequest};
 pub use outbox::{Email, EmailKind};
 pub use seed::{
     DomainState, MembershipStatus, Seed, SeedApiKey, SeedAuthorizedApplication, SeedDomain,
-    SeedFeatureFlag, SeedGroup, SeedIdentity, SeedMembership, SeedOrganization, SeedRole,
-    SeedUser, SeedWebhook,
+    SeedFeatureFlag, SeedGroup, SeedIdentity, SeedMembership, SeedOrganization, SeedRole, SeedUser,
+    SeedWebhook,
 };
 
 use auth::tokens::KeyRing;

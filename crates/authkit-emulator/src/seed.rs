@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::auth::FactorRec;
 use super::roles::Roles;
-use super::store::{ApiKeyRec, DomainRec, MembershipRec, OrganizationRec, Store, UserRec, new_id};
 pub use super::seed_records::{
     SeedAuthorizedApplication, SeedFeatureFlag, SeedGroup, SeedIdentity,
 };
+use super::store::{ApiKeyRec, DomainRec, MembershipRec, OrganizationRec, Store, UserRec, new_id};
 use super::{EmulatorError, State};
 
 /// Everything the emulator holds at start: users, organizations, memberships, the role

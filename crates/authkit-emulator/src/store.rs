@@ -516,7 +516,6 @@ impl EmailVerificationRec {
     }
 }
 
-
 /// An API key. Its value is shown once, at creation; the emulator keeps only its SHA-256
 /// digest (to validate it) and the obfuscated form.
 #[derive(Debug, Clone)]
@@ -588,7 +587,6 @@ impl ApiKeyRec {
         })
     }
 }
-
 
 /// The SHA-256 digest an API key value is stored and looked up by.
 pub(crate) fn api_key_digest(value: &str) -> [u8; 32] {

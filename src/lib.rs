@@ -57,6 +57,7 @@ struct ReadmeExamples;
 #[macro_use]
 mod macros;
 
+pub mod actions;
 #[cfg(feature = "axum")]
 mod axum;
 mod client;
@@ -103,9 +104,10 @@ pub mod error {
 #[cfg(feature = "axum")]
 pub mod web {
     pub use crate::axum::{
-        ApiKeyClient, ApiKeyStats, ApiKeys, AuthLayer, AuthRejection, AuthService, AuthSource,
-        CallbackError, ControlError, CrossSiteRequest, Guard, GuardService, Health, JwksHealth,
-        Principal, RefreshHealth, SECURE_SESSION_COOKIE, SESSION_COOKIE, SessionControl, SignIn,
-        SignInUrl, SignedInDevice, StoreHealth, Unauthenticated, WebhookRejection, WorkosWebhook,
+        ActionRejection, ApiKeyClient, ApiKeyStats, ApiKeys, AuthLayer, AuthRejection, AuthService,
+        AuthSource, CallbackError, ControlError, CrossSiteRequest, Guard, GuardService, Health,
+        JwksHealth, Principal, RefreshHealth, SECURE_SESSION_COOKIE, SESSION_COOKIE,
+        SessionControl, SignIn, SignInUrl, SignedInDevice, StoreHealth, Unauthenticated,
+        WebhookRejection, WorkosAction, WorkosWebhook,
     };
 }

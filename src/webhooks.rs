@@ -327,11 +327,21 @@ impl Webhooks {
         signature: &str,
         now: SystemTime,
     ) -> Result<Event, WebhookError> {
+        self.check_signature(body, signature, now)?;
+        serde_json::from_slice(body).map_err(|err| WebhookError::InvalidPayload(err.to_string()))
+    }
+
+    /// Checks a `WorkOS-Signature` header over `body` as of `now`: its timestamp within the
+    /// tolerance, then one of its `v1` signatures (compared in constant time). Shared by
+    /// webhooks and [actions](crate::actions), which WorkOS signs alike.
+    pub(crate) fn check_signature(
+        &self,
+        body: &[u8],
+        signature: &str,
+        now: SystemTime,
+    ) -> Result<(), WebhookError> {
         let (timestamp, signatures) = parse_header(signature)?;
-        let now_ms = now
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let distance = now_ms.abs_diff(timestamp);
+        let distance = millis(now).abs_diff(timestamp);
         let tolerance_ms = u64::try_from(self.tolerance.as_millis()).unwrap_or(u64::MAX);
         if distance > tolerance_ms {
             return Err(WebhookError::Stale {
@@ -347,7 +357,7 @@ impl Webhooks {
         if !valid {
             return Err(WebhookError::BadSignature);
         }
-        serde_json::from_slice(body).map_err(|err| WebhookError::InvalidPayload(err.to_string()))
+        Ok(())
     }
 
     /// The HMAC key and the signed bytes (`<timestamp>.<body>`) of a delivery.
@@ -362,14 +372,28 @@ impl Webhooks {
         (key, signed)
     }
 
+    /// The hex HMAC-SHA256 of `<timestamp_ms>.<body>` with the secret: the `v1` of a
+    /// signature header, and the `signature` of an action response.
+    pub(crate) fn hex_signature(&self, body: &[u8], timestamp_ms: u64) -> String {
+        let (key, signed) = self.signing_input(body, timestamp_ms);
+        let tag = ring::hmac::sign(&key, &signed);
+        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The `WorkOS-Signature` header WorkOS would send with `body` at `timestamp_ms` (for
     /// tests and emulators that deliver webhooks).
     pub fn sign(&self, body: &[u8], timestamp_ms: u64) -> String {
-        let (key, signed) = self.signing_input(body, timestamp_ms);
-        let tag = ring::hmac::sign(&key, &signed);
-        let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        format!("t={timestamp_ms}, v1={hex}")
+        format!(
+            "t={timestamp_ms}, v1={}",
+            self.hex_signature(body, timestamp_ms)
+        )
     }
+}
+
+/// Milliseconds since the epoch (0 before it).
+pub(crate) fn millis(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The timestamp and the `v1` signatures of a `WorkOS-Signature` header.

@@ -2,6 +2,7 @@
 //! sign-in [router](AuthKit::router), the [`AuthLayer`] that authenticates requests, and the
 //! [`AuthUser`] extractor.
 
+pub(crate) mod action;
 pub(crate) mod config;
 pub(crate) mod control;
 pub(crate) mod csrf;
@@ -24,6 +25,7 @@ pub(crate) mod stepup;
 pub(crate) mod webhook;
 pub(crate) mod widgets;
 
+pub use action::{ActionRejection, WorkosAction};
 pub use config::{AuthKit, AuthKitBuilder, SignIn, Unauthenticated};
 pub use control::{ControlError, SessionControl};
 pub use csrf::CrossSiteRequest;

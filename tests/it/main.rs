@@ -14,6 +14,7 @@ mod example;
 #[allow(dead_code)]
 mod device_example;
 
+mod actions;
 mod anonymous_state;
 mod api_key_auth;
 mod api_keys;

@@ -37,6 +37,10 @@ pub(crate) fn routes(state: SharedState) -> Router<SharedState> {
         .route("/__emulator/webhooks", post(add_webhook))
         .route("/__emulator/device/approve", post(approve_device))
         .route("/__emulator/device/deny", post(deny_device))
+        .route(
+            "/__emulator/actions",
+            post(set_action).delete(clear_actions),
+        )
         .route("/__emulator/{*rest}", axum::routing::any(unknown))
         .route_layer(axum::middleware::from_fn_with_state(state, require_api_key))
 }
@@ -172,6 +176,25 @@ async fn deny_device(
 ) -> Result<StatusCode, ApiError> {
     crate::auth::device::decide_by_user_code(&state, &body.user_code, None).map_err(refused)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /__emulator/actions` `{type, url, secret, on_error?, timeout_ms?}`: the hosted page
+/// asks this endpoint from now on (replacing the one of the same type).
+async fn set_action(
+    State(state): State<SharedState>,
+    Json(endpoint): Json<crate::ActionEndpoint>,
+) -> Result<StatusCode, ApiError> {
+    let endpoint = endpoint
+        .registered()
+        .map_err(|message| ApiError::invalid_params("url", &message))?;
+    crate::actions::register(&mut state.action_endpoints_mut(), endpoint);
+    Ok(StatusCode::CREATED)
+}
+
+/// `DELETE /__emulator/actions`: sign-ups and sign-ins go on without asking.
+async fn clear_actions(State(state): State<SharedState>) -> StatusCode {
+    state.action_endpoints_mut().clear();
+    StatusCode::NO_CONTENT
 }
 
 async fn requests(State(state): State<SharedState>) -> axum::Json<Value> {

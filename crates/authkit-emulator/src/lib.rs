@@ -296,6 +296,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod actions;
 mod auth;
 mod control;
 mod faults;
@@ -319,6 +320,7 @@ use axum::Router;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
+pub use actions::{ActionEndpoint, ActionType, DEFAULT_ACTION_TIMEOUT, OnError};
 pub use auth::impersonation::Impersonation;
 pub use auth::tokens::SigningKey;
 pub use faults::{Fault, FaultId, RecordedRequest};
@@ -399,6 +401,8 @@ pub(crate) struct State {
     clock_offset: AtomicI64,
     /// Where webhooks are delivered (added to by the control API).
     pub webhook_endpoints: RwLock<Vec<webhooks::Endpoint>>,
+    /// The app's action endpoints, one per type (see the `actions` module).
+    action_endpoints: RwLock<Vec<ActionEndpoint>>,
     /// The seed, with every id filled in, that [`Emulator::reset`] restores.
     seed: Seed,
     /// The key that signed at start, restored by [`Emulator::reset`].
@@ -427,6 +431,20 @@ impl State {
     /// The signing keys, to change them.
     pub fn keys_mut(&self) -> RwLockWriteGuard<'_, KeyRing> {
         self.keys.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The action endpoints.
+    pub fn action_endpoints(&self) -> RwLockReadGuard<'_, Vec<ActionEndpoint>> {
+        self.action_endpoints
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The action endpoints, to change them.
+    pub fn action_endpoints_mut(&self) -> RwLockWriteGuard<'_, Vec<ActionEndpoint>> {
+        self.action_endpoints
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// See [`Emulator::advance_clock`].
@@ -501,6 +519,7 @@ pub struct EmulatorBuilder {
     logout_redirect_uris: Vec<String>,
     allowed_hosts: Vec<String>,
     webhook_endpoints: Vec<webhooks::Endpoint>,
+    action_endpoints: Vec<ActionEndpoint>,
 }
 
 impl EmulatorBuilder {
@@ -523,6 +542,34 @@ impl EmulatorBuilder {
             url: url.into(),
             secret: secret.into(),
         });
+        self
+    }
+
+    /// Asks the app before sign-ups (a [user registration](ActionEndpoint::user_registration)
+    /// action) or sign-ins (an [authentication](ActionEndpoint::authentication) action) on the
+    /// hosted page, as AuthKit Actions do: the emulator POSTs the signed action request to the
+    /// endpoint, checks the signed answer, and honours its verdict (a denial's message is shown
+    /// on the hosted page, and no code is issued). One endpoint per type: a second of the same
+    /// type replaces the first. The API's own grants (`POST /user_management/authenticate`,
+    /// user creation) do not call actions, nor does [`Emulator::approve_sign_in`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), authkit_emulator::EmulatorError> {
+    /// use authkit_emulator::{ActionEndpoint, Emulator};
+    ///
+    /// let emulator = Emulator::builder()
+    ///     .action_endpoint(ActionEndpoint::user_registration(
+    ///         "http://127.0.0.1:3000/actions/workos",
+    ///         "action_secret",
+    ///     ))
+    ///     .start()
+    ///     .await?;
+    /// # drop(emulator);
+    /// # Ok(()) }
+    /// ```
+    pub fn action_endpoint(mut self, endpoint: ActionEndpoint) -> Self {
+        self.action_endpoints.push(endpoint);
         self
     }
 
@@ -553,6 +600,7 @@ impl EmulatorBuilder {
         for hook in std::mem::take(&mut seed.webhooks) {
             self = self.webhook_endpoint(hook.url, hook.secret);
         }
+        self.action_endpoints.append(&mut seed.actions);
         self.logout_redirect_uris
             .append(&mut seed.logout_redirect_uris);
         self.seed.merge(seed);
@@ -658,6 +706,11 @@ impl EmulatorBuilder {
             require_mfa: self.require_mfa,
             roles,
         };
+        let mut action_endpoints = Vec::new();
+        for endpoint in self.action_endpoints {
+            let endpoint = endpoint.registered().map_err(EmulatorError::Invalid)?;
+            actions::register(&mut action_endpoints, endpoint);
+        }
         let signing_key = self.signing_key.unwrap_or_else(SigningKey::development);
         let state: SharedState = Arc::new(State {
             config,
@@ -666,6 +719,7 @@ impl EmulatorBuilder {
             faults: Faults::default(),
             keys: RwLock::new(KeyRing::new(signing_key.clone())),
             webhook_endpoints: RwLock::new(self.webhook_endpoints),
+            action_endpoints: RwLock::new(action_endpoints),
             clock_offset: AtomicI64::new(0),
             seed,
             initial_key: signing_key,
@@ -674,11 +728,14 @@ impl EmulatorBuilder {
         let app = router(state.clone());
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
             if let Err(err) = served {
                 tracing::error!(error = %err, "emulator server stopped");
             }

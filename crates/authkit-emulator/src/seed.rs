@@ -75,6 +75,12 @@ pub struct Seed {
     /// [`EmulatorBuilder::webhook_endpoint`](super::EmulatorBuilder::webhook_endpoint)).
     #[serde(default)]
     pub webhooks: Vec<SeedWebhook>,
+    /// Action endpoints (see
+    /// [`EmulatorBuilder::action_endpoint`](super::EmulatorBuilder::action_endpoint)):
+    /// `{ type: authentication | user_registration, url, secret, on_error: deny | allow,
+    /// timeout_ms }`.
+    #[serde(default)]
+    pub actions: Vec<crate::ActionEndpoint>,
     /// The role catalogue. When it lists any role, memberships and invitations may only use
     /// its slugs (others get WorkOS's `invalid_role` error) and access tokens carry the
     /// `permissions` of the member's roles. Without one, any role slug is accepted and only
@@ -427,6 +433,7 @@ impl Seed {
         self.redirect_uris.extend(other.redirect_uris);
         self.logout_redirect_uris.extend(other.logout_redirect_uris);
         self.webhooks.extend(other.webhooks);
+        self.actions.extend(other.actions);
         self.roles.extend(other.roles);
         self.users.extend(other.users);
         self.organizations.extend(other.organizations);

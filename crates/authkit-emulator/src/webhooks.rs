@@ -193,7 +193,27 @@ async fn deliver(endpoint: Endpoint, body: String) {
 
 /// One POST of `body` to the endpoint, signed now; the status answered.
 async fn post(endpoint: &Endpoint, body: &str) -> Result<u16, String> {
-    let url = url::Url::parse(&endpoint.url).map_err(|e| e.to_string())?;
+    post_signed(
+        &endpoint.url,
+        &endpoint.secret,
+        body,
+        "authkit-emulator webhooks",
+        0,
+    )
+    .await
+    .map(|(status, _)| status)
+}
+
+/// One POST of `body` to `url` (`http://`), signed now with `secret` as WorkOS signs webhooks
+/// and action requests; the status and up to `read_limit` bytes of the answer (none when 0).
+pub(crate) async fn post_signed(
+    url: &str,
+    secret: &str,
+    body: &str,
+    agent: &str,
+    read_limit: usize,
+) -> Result<(u16, Vec<u8>), String> {
+    let url = url::Url::parse(url).map_err(|e| e.to_string())?;
     if url.scheme() != "http" {
         return Err("only http:// endpoints are supported".into());
     }
@@ -205,7 +225,7 @@ async fn post(endpoint: &Endpoint, body: &str) -> Result<u16, String> {
     )
     .await
     .map_err(|_| "connecting timed out".to_owned())?
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| format!("could not connect to {host}:{port} ({e})"))?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
             .await
@@ -221,16 +241,20 @@ async fn post(endpoint: &Endpoint, body: &str) -> Result<u16, String> {
     let request = axum::http::Request::post(path)
         .header("host", format!("{host}:{port}"))
         .header("content-type", "application/json")
-        .header(
-            "workos-signature",
-            signature(&endpoint.secret, body, now_ms),
-        )
-        .header("user-agent", "authkit-emulator webhooks")
+        .header("workos-signature", signature(secret, body, now_ms))
+        .header("user-agent", agent)
         .body(axum::body::Body::from(body.to_owned()))
         .map_err(|e| e.to_string())?;
     let response = tokio::time::timeout(Duration::from_secs(10), sender.send_request(request))
         .await
         .map_err(|_| "the endpoint did not answer in time".to_owned())?
         .map_err(|e| e.to_string())?;
-    Ok(response.status().as_u16())
+    let status = response.status().as_u16();
+    if read_limit == 0 {
+        return Ok((status, Vec::new()));
+    }
+    let answer = axum::body::to_bytes(axum::body::Body::new(response.into_body()), read_limit)
+        .await
+        .map_err(|e| format!("the answer could not be read ({e})"))?;
+    Ok((status, answer.to_vec()))
 }

@@ -25,6 +25,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::hosted::{self, AuthorizeRequest, DeviceStep, Fields};
 use super::hosted_html::{self as html, Message};
+use crate::actions::Requester;
 use crate::http::{ApiError, Json};
 use crate::store::{Record, Store, random_token};
 use crate::{Emulator, EmulatorError, SharedState, State as EmulatorState};
@@ -250,6 +251,7 @@ async fn verification_page(RawQuery(query): RawQuery) -> Response {
 /// hosted page's step-ups, which end at the approval screen.
 async fn sign_in(
     State(state): State<SharedState>,
+    requester: Requester,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let fields = Fields(pairs);
@@ -295,7 +297,7 @@ async fn sign_in(
         user_code,
         ready: false,
     };
-    hosted::start_flow(&state, request, user_id, Some(device))
+    hosted::start_flow(&state, request, user_id, Some(device), &requester).await
 }
 
 /// `POST /__emulator/device/decide`: the approval screen's answer (`decision=approve|deny`).

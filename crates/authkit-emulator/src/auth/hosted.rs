@@ -22,6 +22,7 @@ use url::Url;
 
 use super::hosted_html::{self as html, Message, SignUpValues};
 use super::{AuthCodeRec, FactorRec, totp_verify};
+use crate::actions::{self, ActionType, Requester, Subject, Verdict};
 use crate::http::ApiError;
 use crate::outbox::{Email, EmailKind};
 use crate::store::{self, EmailVerificationRec, MembershipRec, Record, Store, UserRec};
@@ -413,11 +414,12 @@ fn form_request(state: &SharedState, fields: &Fields) -> Result<AuthorizeRequest
 
 /// Starts a flow for `user_id` and shows its first step (`device`: the flow ends by
 /// approving or denying that device sign-in).
-pub(super) fn start_flow(
+pub(super) async fn start_flow(
     state: &SharedState,
     req: AuthorizeRequest,
     user_id: String,
     device: Option<DeviceStep>,
+    requester: &Requester,
 ) -> Response {
     let flow = FlowRec {
         id: store::random_token(32),
@@ -432,12 +434,13 @@ pub(super) fn start_flow(
     };
     let id = flow.id.clone();
     state.store().auth.hosted_flows.insert(flow);
-    advance(state, &id, None)
+    advance(state, &id, None, requester).await
 }
 
 /// `POST /__emulator/authorize/sign-in`: checks the password.
 async fn sign_in(
     State(state): State<SharedState>,
+    requester: Requester,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let fields = Fields(pairs);
@@ -499,12 +502,13 @@ async fn sign_in(
         }
         user.id.clone()
     };
-    start_flow(&state, req, user_id, None)
+    start_flow(&state, req, user_id, None, &requester).await
 }
 
 /// `POST /__emulator/authorize/sign-up`: creates the user (email unverified).
 async fn sign_up(
     State(state): State<SharedState>,
+    requester: Requester,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let fields = Fields(pairs);
@@ -538,14 +542,45 @@ async fn sign_up(
     if password.chars().count() < 8 {
         return again("Passwords must be at least 8 characters long.");
     }
-    let user_id = {
-        let mut store = state.store();
-        if store
+    let taken = |store: &Store| {
+        store
             .users
             .find(|u| u.email.eq_ignore_ascii_case(email))
             .is_some()
-        {
-            return again("An account with this email address already exists. Sign in instead.");
+    };
+    const TAKEN: &str = "An account with this email address already exists. Sign in instead.";
+    if taken(&state.store()) {
+        return again(TAKEN);
+    }
+    // The app's user registration action, before anything is created.
+    let (context, organization_id) = registration_context(&state.store(), &req, &values);
+    let subject = Subject {
+        user_id: None,
+        email,
+        organization_id: organization_id.as_deref(),
+    };
+    let verdict = actions::ask(
+        &state,
+        ActionType::UserRegistration,
+        context,
+        &requester,
+        subject,
+    )
+    .await;
+    if let Verdict::Deny(message) = verdict {
+        tracing::info!("emulator hosted page: the app's user registration action denied a sign-up");
+        let page = html::sign_up(
+            &req,
+            &values,
+            Some(&Message::Error(message)),
+            &req.authorize_link(Some("sign-in")),
+        );
+        return html_response(StatusCode::FORBIDDEN, page);
+    }
+    let user_id = {
+        let mut store = state.store();
+        if taken(&store) {
+            return again(TAKEN);
         }
         let mut user = UserRec::new(email, state.now());
         user.password = Some(password.to_owned());
@@ -556,7 +591,47 @@ async fn sign_up(
         tracing::info!(user_id = %id, "emulator hosted page: user signed up");
         id
     };
-    start_flow(&state, req, user_id, None)
+    start_flow(&state, req, user_id, None, &requester).await
+}
+
+/// The user registration action request for the sign-up form's `values`, and the
+/// organization of the invitation being accepted, if any.
+fn registration_context(
+    store: &Store,
+    req: &AuthorizeRequest,
+    values: &SignUpValues<'_>,
+) -> (serde_json::Value, Option<String>) {
+    let optional = |value: &str| Some(value.to_owned()).filter(|v| !v.is_empty());
+    let mut context = serde_json::json!({
+        "user_data": {
+            "object": "user_data",
+            "email": values.email,
+            "first_name": optional(values.first_name),
+            "last_name": optional(values.last_name),
+        },
+    });
+    let invitation = req
+        .invitation_token
+        .as_deref()
+        .and_then(|token| store.invitations.find(|i| i.token == token));
+    let organization_id = invitation.and_then(|i| i.organization_id.clone());
+    if let Some(inv) = invitation {
+        // The invitation without its token, which is a secret.
+        context["invitation"] = serde_json::json!({
+            "object": "invitation",
+            "id": inv.id,
+            "email": inv.email,
+            "state": inv.state,
+            "accepted_at": store::ts_opt(inv.accepted_at),
+            "revoked_at": store::ts_opt(inv.revoked_at),
+            "expires_at": store::ts(inv.expires_at),
+            "organization_id": inv.organization_id,
+            "inviter_user_id": inv.inviter_user_id,
+            "created_at": store::ts(inv.created_at),
+            "updated_at": store::ts(inv.updated_at),
+        });
+    }
+    (context, organization_id)
 }
 
 /// Something shaped like name@example.com.
@@ -643,9 +718,123 @@ fn count_failure(state: &SharedState, flow: &FlowRec) -> Result<(), Response> {
     Ok(())
 }
 
-/// Shows the next step the flow needs, or issues the code and redirects back to the app.
-/// `message` is shown on the screen (an error keeps the user on the same step: 400).
-fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Response {
+/// Shows the next step the flow needs, or, when none is left, asks the app's authentication
+/// action (if any) and issues the code and redirects back to the app. `message` is shown on
+/// the screen (an error keeps the user on the same step: 400).
+async fn advance(
+    state: &SharedState,
+    flow_id: &str,
+    message: Option<Message>,
+    requester: &Requester,
+) -> Response {
+    let (flow, user, organization_id) = match next_step(state, flow_id, message) {
+        Next::Show(page) => return page,
+        Next::Done {
+            flow,
+            user,
+            organization_id,
+        } => (flow, user, organization_id),
+    };
+    let context = authentication_context(&state.store(), &user, organization_id.as_deref());
+    let subject = Subject {
+        user_id: Some(&user.id),
+        email: &user.email,
+        organization_id: organization_id.as_deref(),
+    };
+    let verdict = actions::ask(
+        state,
+        ActionType::Authentication,
+        context,
+        requester,
+        subject,
+    )
+    .await;
+    if let Verdict::Deny(message) = verdict {
+        state.store().auth.hosted_flows.remove(flow_id);
+        tracing::info!(user_id = %user.id, "emulator hosted page: the app's authentication action denied the sign-in");
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Sign-in denied",
+            &message,
+            Some(&flow.request.authorize_link(None)),
+        );
+    }
+    issue_code(state, &flow, &user, organization_id)
+}
+
+/// The authentication action request for `user` signing in to `organization_id`.
+fn authentication_context(
+    store: &Store,
+    user: &UserRec,
+    organization_id: Option<&str>,
+) -> serde_json::Value {
+    let mut context = serde_json::json!({ "user": user.to_json() });
+    if let Some(org) = organization_id.and_then(|id| store.organizations.get(id)) {
+        context["organization"] = org.to_json();
+        if let Some(membership) = active_memberships(store, &user.id)
+            .into_iter()
+            .find(|m| m.organization_id == org.id)
+        {
+            context["organization_membership"] =
+                crate::routes::organization_memberships::membership_json(store, membership);
+        }
+    }
+    context
+}
+
+/// Ends the flow with a code and the redirect back to the app.
+fn issue_code(
+    state: &SharedState,
+    flow: &FlowRec,
+    user: &UserRec,
+    organization_id: Option<String>,
+) -> Response {
+    let now = state.now();
+    let req = &flow.request;
+    let mut store = state.store();
+    if store.auth.hosted_flows.remove(&flow.id).is_none() {
+        // Completed or cancelled by another request meanwhile.
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Sign-in not found",
+            "This sign-in is no longer valid. Start again from your app.",
+            Some(&req.authorize_link(None)),
+        );
+    }
+    let code = AuthCodeRec {
+        code: store::random_token(32),
+        user_id: user.id.clone(),
+        authentication_method: sign_in_method(&store, req.organization_id.as_deref()),
+        organization_id,
+        code_challenge: req.code_challenge.clone(),
+        invitation_token: req.invitation_token.clone(),
+        expires_at: now + FLOW_TTL,
+        used: false,
+        step_ups: false,
+        redirect_uri: Some(req.redirect_uri.clone()),
+        impersonator: None,
+    };
+    let location = req.redirect_with(&[("code", &code.code)]);
+    store.auth.codes.insert(code);
+    drop(store);
+    tracing::info!(user_id = %user.id, "emulator hosted page: sign-in complete, code issued");
+    redirect(StatusCode::SEE_OTHER, &location)
+}
+
+/// What a flow needs next.
+enum Next {
+    /// A step's screen (or an error page).
+    Show(Response),
+    /// Nothing: the sign-in is complete, into this organization.
+    Done {
+        flow: FlowRec,
+        user: UserRec,
+        organization_id: Option<String>,
+    },
+}
+
+/// The next step of the flow, as [`advance`] shows it.
+fn next_step(state: &SharedState, flow_id: &str, message: Option<Message>) -> Next {
     let now = state.now();
     let status = match message {
         Some(Message::Error(_)) => StatusCode::BAD_REQUEST,
@@ -653,22 +842,22 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
     };
     let mut store = state.store();
     let Some(flow) = store.auth.hosted_flows.get(flow_id).cloned() else {
-        return error_page(
+        return Next::Show(error_page(
             StatusCode::BAD_REQUEST,
             "Sign-in not found",
             "This sign-in is no longer valid. Start again from your app.",
             None,
-        );
+        ));
     };
     let req = &flow.request;
     let Some(user) = store.users.get(&flow.user_id).cloned() else {
         store.auth.hosted_flows.remove(flow_id);
-        return error_page(
+        return Next::Show(error_page(
             StatusCode::BAD_REQUEST,
             "Account not found",
             "The account signing in was deleted. Start again.",
             Some(&req.authorize_link(None)),
-        );
+        ));
     };
 
     // 1. An unverified email gets a code by email.
@@ -711,12 +900,15 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
             }
         }
         let body = html::verify_email(req, flow_id, &user.email, message.as_ref());
-        return html_response(status, body);
+        return Next::Show(html_response(status, body));
     }
 
     // 2. A TOTP factor asks for its current code.
     if !flow.mfa_passed && !user_factors(&store, &user.id).is_empty() {
-        return html_response(status, html::totp(req, flow_id, message.as_ref()));
+        return Next::Show(html_response(
+            status,
+            html::totp(req, flow_id, message.as_ref()),
+        ));
     }
 
     // 3. Several organizations and none requested: choose one.
@@ -735,7 +927,7 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
                 })
                 .collect();
             let body = html::choose_organization(req, flow_id, &organizations, message.as_ref());
-            return html_response(status, body);
+            return Next::Show(html_response(status, body));
         }
         None => memberships.first().map(|m| m.organization_id.clone()),
     };
@@ -758,29 +950,16 @@ fn advance(state: &SharedState, flow_id: &str, message: Option<Message>) -> Resp
             &user.email,
             organization.as_deref(),
         );
-        return html_response(status, body);
+        return Next::Show(html_response(status, body));
     }
 
-    // 5. Done: issue a code and go back to the app.
-    let code = AuthCodeRec {
-        code: store::random_token(32),
-        user_id: user.id.clone(),
-        authentication_method: sign_in_method(&store, req.organization_id.as_deref()),
-        organization_id,
-        code_challenge: req.code_challenge.clone(),
-        invitation_token: req.invitation_token.clone(),
-        expires_at: now + FLOW_TTL,
-        used: false,
-        step_ups: false,
-        redirect_uri: Some(req.redirect_uri.clone()),
-        impersonator: None,
-    };
-    let location = req.redirect_with(&[("code", &code.code)]);
-    store.auth.codes.insert(code);
-    store.auth.hosted_flows.remove(flow_id);
+    // 5. Done.
     drop(store);
-    tracing::info!(user_id = %user.id, "emulator hosted page: sign-in complete, code issued");
-    redirect(StatusCode::SEE_OTHER, &location)
+    Next::Done {
+        flow,
+        user,
+        organization_id,
+    }
 }
 
 /// An authentication attempt on the hosted page (which has no client IP or user agent to
@@ -803,10 +982,11 @@ fn hosted_attempt<'a>(
 /// Runs `check` on the flow named by the form: `true` moves on, `false` shows the same step
 /// with `wrong` (after counting the failure). A code step names its `method`
 /// (`email_verification`, `mfa`), and an `authentication.<method>_*` event records it.
-fn step(
+async fn step(
     state: &SharedState,
     fields: &Fields,
     method: Option<&str>,
+    requester: &Requester,
     wrong: &str,
     check: impl FnOnce(&mut Store, &FlowRec, OffsetDateTime) -> bool,
 ) -> Response {
@@ -828,17 +1008,24 @@ fn step(
         passed
     };
     if passed {
-        return advance(state, &flow.id, None);
+        return advance(state, &flow.id, None, requester).await;
     }
     if let Err(response) = count_failure(state, &flow) {
         return response;
     }
-    advance(state, &flow.id, Some(Message::Error(wrong.to_owned())))
+    advance(
+        state,
+        &flow.id,
+        Some(Message::Error(wrong.to_owned())),
+        requester,
+    )
+    .await
 }
 
 /// `POST /__emulator/authorize/verify-email`: checks the emailed code.
 async fn verify_email(
     State(state): State<SharedState>,
+    requester: Requester,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let fields = Fields(pairs);
@@ -847,6 +1034,7 @@ async fn verify_email(
         &state,
         &fields,
         Some("email_verification"),
+        &requester,
         "That code is incorrect or has expired. Check the latest email and try again.",
         |store, flow, now| {
             let Some(verification) = flow
@@ -869,11 +1057,13 @@ async fn verify_email(
             true
         },
     )
+    .await
 }
 
 /// `POST /__emulator/authorize/resend-code`: sends a new verification code.
 async fn resend_code(
     State(state): State<SharedState>,
+    requester: Requester,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let fields = Fields(pairs);
@@ -898,12 +1088,15 @@ async fn resend_code(
         &state,
         &flow.id,
         Some(Message::Info("We sent a new code.".into())),
+        &requester,
     )
+    .await
 }
 
 /// `POST /__emulator/authorize/totp`: checks the authenticator code.
 async fn totp(
     State(state): State<SharedState>,
+    requester: Requester,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let fields = Fields(pairs);
@@ -912,6 +1105,7 @@ async fn totp(
         &state,
         &fields,
         Some("mfa"),
+        &requester,
         "That code is incorrect. Enter the current 6-digit code from your authenticator app.",
         |store, flow, now| {
             let passed = code.len() == 6
@@ -924,11 +1118,13 @@ async fn totp(
             passed
         },
     )
+    .await
 }
 
 /// `POST /__emulator/authorize/organization`: records the organization chosen.
 async fn choose_organization(
     State(state): State<SharedState>,
+    requester: Requester,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let fields = Fields(pairs);
@@ -937,6 +1133,7 @@ async fn choose_organization(
         &state,
         &fields,
         None,
+        &requester,
         "Choose one of your organizations.",
         |store, flow, _| {
             let member = active_memberships(store, &flow.user_id)
@@ -948,6 +1145,7 @@ async fn choose_organization(
             member
         },
     )
+    .await
 }
 
 /// `POST /__emulator/authorize/cancel`: back to the app with `error=access_denied`.

@@ -107,9 +107,9 @@ string_enum!(
 #[non_exhaustive]
 pub enum Action {
     /// `authentication_action_context`: a user signing in.
-    Authentication(AuthenticationAction),
+    Authentication(Box<AuthenticationAction>),
     /// `user_registration_action_context`: a user signing up.
-    UserRegistration(UserRegistrationAction),
+    UserRegistration(Box<UserRegistrationAction>),
     /// Another `object`: the request as sent.
     Other(Value),
 }

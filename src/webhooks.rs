@@ -202,6 +202,12 @@ string_enum!(
         AuthenticationSsoTimedOut = "authentication.sso_timed_out",
         /// `authentication.radar_risk_detected`.
         AuthenticationRadarRiskDetected = "authentication.radar_risk_detected",
+        /// `action.authentication.denied`: an [authentication action](crate::actions) denied a
+        /// sign-in.
+        ActionAuthenticationDenied = "action.authentication.denied",
+        /// `action.user_registration.denied`: a [user registration action](crate::actions)
+        /// denied a sign-up.
+        ActionUserRegistrationDenied = "action.user_registration.denied",
     }
 );
 

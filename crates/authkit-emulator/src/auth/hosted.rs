@@ -827,8 +827,8 @@ enum Next {
     Show(Response),
     /// Nothing: the sign-in is complete, into this organization.
     Done {
-        flow: FlowRec,
-        user: UserRec,
+        flow: Box<FlowRec>,
+        user: Box<UserRec>,
         organization_id: Option<String>,
     },
 }
@@ -956,8 +956,8 @@ fn next_step(state: &SharedState, flow_id: &str, message: Option<Message>) -> Ne
     // 5. Done.
     drop(store);
     Next::Done {
-        flow,
-        user,
+        flow: Box::new(flow),
+        user: Box::new(user),
         organization_id,
     }
 }

@@ -15,17 +15,23 @@
 //! `http://localhost:3000/auth/callback`) as a redirect URI, `http://localhost:3000/auth/login`
 //! as the sign-in endpoint and `http://localhost:3000/` as the sign-out redirect. `PORT`
 //! changes the app's port, `RUST_LOG` the log level.
+//!
+//! The app also answers an AuthKit user registration action at `POST /actions/workos`,
+//! denying sign-ups from `blocked.example`: the emulator asks it at every sign-up; with WorkOS,
+//! set `WORKOS_ACTION_SECRET` to the action's secret and configure the action in the dashboard
+//! (the endpoint must be reachable by WorkOS, over HTTPS).
 
 use std::error::Error;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use authkit_axum::actions::{Action, ActionResponse, Actions};
 use authkit_axum::organizations::CreateOrganization;
 use authkit_axum::stores::MemoryStore;
 use authkit_axum::tower_sessions::ExpiredDeletion;
 use authkit_axum::user_management::{CreateOrganizationMembership, ListOrganizationMemberships};
-use authkit_axum::web::SessionControl;
+use authkit_axum::web::{SessionControl, WorkosAction};
 use authkit_axum::{AuthKit, AuthKitBuilder, AuthUser, Client};
-use authkit_emulator::{Emulator, EmulatorError, SeedUser};
+use authkit_emulator::{ActionEndpoint, Emulator, EmulatorError, SeedUser};
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -44,6 +50,11 @@ const DEFAULT_EMULATOR_PORT: u16 = 4100;
 pub const DEMO_PASSWORD: &str = "password123!";
 /// The demo TOTP user's secret (base32). Public on purpose: it is a demo.
 pub const DEMO_TOTP_SECRET: &str = "DEMO2FA3SECRET4AUTHKIT5AXUMTOTP7";
+
+/// The secret of the demo's user registration action (the emulator's and the app's).
+pub const DEMO_ACTION_SECRET: &str = "demo_action_secret";
+/// Sign-ups with an email at this domain are denied by the app's action.
+pub const BLOCKED_DOMAIN: &str = "blocked.example";
 
 /// The demo users, with what signing in as each shows.
 pub fn demo_users() -> Vec<(SeedUser, &'static str)> {
@@ -130,6 +141,30 @@ pub fn app(authkit: AuthKit, store: MemoryStore) -> Router {
         ))
         .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
         .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+/// `POST /actions/workos`: the app's AuthKit Actions endpoint, answering with the secret of
+/// `actions`. Sign-ups from [`BLOCKED_DOMAIN`] are denied; everything else is allowed.
+pub fn action_routes(actions: Actions) -> Router {
+    Router::new()
+        .route("/actions/workos", post(workos_action))
+        .with_state(actions)
+}
+
+async fn workos_action(request: WorkosAction) -> ActionResponse {
+    match &request.action {
+        Action::UserRegistration(sign_up)
+            if sign_up
+                .user_data
+                .email
+                .rsplit_once('@')
+                .is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(BLOCKED_DOMAIN)) =>
+        {
+            tracing::info!(email = %sign_up.user_data.email, "denied a sign-up");
+            request.deny(format!("Sign-ups from {BLOCKED_DOMAIN} are closed."))
+        }
+        _ => request.allow(),
+    }
 }
 
 /// Sets `name: value` on every response that has no `name` header yet.
@@ -530,7 +565,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         || std::env::var_os("WORKOS_CLIENT_ID").is_some();
 
     // Keep the emulator alive as long as the app.
-    let (authkit, _emulator) = if uses_workos {
+    let (authkit, _emulator, actions) = if uses_workos {
         let authkit = AuthKitBuilder::from_env()?
             .after_sign_in("/account")
             .build()?;
@@ -539,7 +574,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
             redirect_uri = %authkit.redirect_uri(),
             "signing in with WorkOS (WORKOS_API_KEY is set)"
         );
-        (authkit, None)
+        let actions = std::env::var("WORKOS_ACTION_SECRET").ok().map(Actions::new);
+        (authkit, None, actions)
     } else {
         let emulator_port = port_from_env("EMULATOR_PORT", DEFAULT_EMULATOR_PORT)?;
         let emulator = demo_emulator(emulator_port, &app_url)
@@ -551,8 +587,16 @@ async fn run() -> Result<(), Box<dyn Error>> {
         )
         .after_sign_in("/account")
         .build()?;
+        emulator.set_action_endpoint(ActionEndpoint::user_registration(
+            format!("{app_url}/actions/workos"),
+            DEMO_ACTION_SECRET,
+        ))?;
         print_demo(&emulator, &app_url);
-        (authkit, Some(emulator))
+        (
+            authkit,
+            Some(emulator),
+            Some(Actions::new(DEMO_ACTION_SECRET)),
+        )
     };
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -571,7 +615,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
             .clone()
             .continuously_delete_expired(std::time::Duration::from_secs(60)),
     );
-    axum::serve(listener, app(authkit, store))
+    let mut router = app(authkit, store);
+    if let Some(actions) = actions {
+        router = router.merge(action_routes(actions));
+    }
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
@@ -607,6 +655,9 @@ fn print_demo(emulator: &Emulator, app_url: &str) {
     println!(
         "  uma@example.com's verification code is in the outbox: curl -H 'Authorization: Bearer {}' {base}/__emulator/outbox",
         emulator.api_key()
+    );
+    println!(
+        "  Sign-ups from @{BLOCKED_DOMAIN} are denied by the app's action (POST /actions/workos)."
     );
     println!();
     println!("  Open {app_url} and sign in.");

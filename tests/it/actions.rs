@@ -521,3 +521,42 @@ async fn an_endpoint_that_is_down_or_hangs_denies_within_its_timeout() {
     assert_eq!(page.code(), None);
     assert_contract(&app.emulator);
 }
+
+#[tokio::test]
+async fn the_login_example_denies_sign_ups_from_its_blocked_domain() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let routes = crate::example::action_routes(Actions::new(crate::example::DEMO_ACTION_SECRET));
+    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
+    let endpoint = ActionEndpoint::user_registration(
+        format!("http://{addr}/actions/workos"),
+        crate::example::DEMO_ACTION_SECRET,
+    );
+    let app = TestApp::start_with(emulator_builder().action_endpoint(endpoint), |b| b).await;
+    let browser = Browser::new(&app.emulator);
+    let signup = app.server.get("/auth/signup").await;
+    let sign_up = browser.get(&location(&signup)).await;
+    let denied = browser
+        .submit(
+            &sign_up,
+            &[("email", "eve@Blocked.Example"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert!(
+        denied
+            .html
+            .contains("Sign-ups from blocked.example are closed."),
+        "{}",
+        denied.html
+    );
+    let allowed = browser
+        .submit(
+            &sign_up,
+            &[("email", "eve@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.html);
+    assert!(allowed.html.contains("code"));
+    assert_contract(&app.emulator);
+}

@@ -333,6 +333,27 @@ async fn the_authentication_action_registered_over_http_denies_a_suspended_user_
         .await
         .unwrap();
     assert_eq!(registered.status(), StatusCode::CREATED);
+    for (body, says) in [
+        (
+            json!({ "type": "authentication", "url": "https://app.example/actions", "secret": SECRET }),
+            "http://",
+        ),
+        (
+            json!({ "type": "authentication", "url": "http://127.0.0.1:1/", "secret": SECRET, "retries": 3 }),
+            "retries",
+        ),
+    ] {
+        let refused = control
+            .post(format!("{}/__emulator/actions", app.emulator.base_url()))
+            .bearer_auth(app.emulator.api_key())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let error = refused.text().await.unwrap();
+        assert!(error.contains(says), "{error}");
+    }
     let (ada, acme, _) = app.member_of_acme_and_globex("ada@example.com").await;
     app.user("suspended@example.com").await;
 

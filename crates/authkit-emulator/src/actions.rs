@@ -277,13 +277,14 @@ pub(crate) async fn ask(
         fields.insert("user_agent".into(), json!(requester.user_agent));
     }
     let timeout = endpoint.timeout.unwrap_or(DEFAULT_ACTION_TIMEOUT);
-    let answer = match tokio::time::timeout(timeout, call(&endpoint, &context.to_string())).await {
-        Ok(answer) => answer,
-        Err(_) => Err(format!(
-            "the endpoint did not answer within {} ms",
-            timeout.as_millis()
-        )),
-    };
+    let answer =
+        match tokio::time::timeout(timeout, call(&endpoint, &context.to_string(), timeout)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(format!(
+                "the endpoint did not answer within {} ms",
+                timeout.as_millis()
+            )),
+        };
     let verdict = match answer {
         Ok(verdict) => verdict,
         Err(problem) => {
@@ -323,12 +324,13 @@ pub(crate) async fn ask(
 }
 
 /// One signed POST of `body`, and the verified verdict of the answer.
-async fn call(endpoint: &ActionEndpoint, body: &str) -> Result<Verdict, String> {
+async fn call(endpoint: &ActionEndpoint, body: &str, timeout: Duration) -> Result<Verdict, String> {
     let (status, answer) = crate::webhooks::post_signed(
         &endpoint.url,
         &endpoint.secret,
         body,
         "authkit-emulator actions",
+        timeout,
         MAX_RESPONSE_BYTES,
     )
     .await?;

@@ -198,19 +198,25 @@ async fn post(endpoint: &Endpoint, body: &str) -> Result<u16, String> {
         &endpoint.secret,
         body,
         "authkit-emulator webhooks",
+        ANSWER_TIMEOUT,
         0,
     )
     .await
     .map(|(status, _)| status)
 }
 
+/// How long a webhook endpoint may take to answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// One POST of `body` to `url` (`http://`), signed now with `secret` as WorkOS signs webhooks
-/// and action requests; the status and up to `read_limit` bytes of the answer (none when 0).
+/// and action requests; the status (within `answer_timeout` of sending) and up to `read_limit`
+/// bytes of the answer (none when 0).
 pub(crate) async fn post_signed(
     url: &str,
     secret: &str,
     body: &str,
     agent: &str,
+    answer_timeout: Duration,
     read_limit: usize,
 ) -> Result<(u16, Vec<u8>), String> {
     let url = url::Url::parse(url).map_err(|e| e.to_string())?;
@@ -245,7 +251,7 @@ pub(crate) async fn post_signed(
         .header("user-agent", agent)
         .body(axum::body::Body::from(body.to_owned()))
         .map_err(|e| e.to_string())?;
-    let response = tokio::time::timeout(Duration::from_secs(10), sender.send_request(request))
+    let response = tokio::time::timeout(answer_timeout, sender.send_request(request))
         .await
         .map_err(|_| "the endpoint did not answer in time".to_owned())?
         .map_err(|e| e.to_string())?;

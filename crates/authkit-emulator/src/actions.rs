@@ -330,7 +330,8 @@ async fn call(endpoint: &ActionEndpoint, body: &str, timeout: Duration) -> Resul
         &endpoint.secret,
         body,
         "authkit-emulator actions",
-        timeout,
+        // The caller's timeout (the same) bounds the whole call and names the delay.
+        timeout + Duration::from_secs(1),
         MAX_RESPONSE_BYTES,
     )
     .await?;

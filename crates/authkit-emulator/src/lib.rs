@@ -877,8 +877,9 @@ impl Emulator {
     /// (with the same ids; everything made since is gone, sessions and codes included), an
     /// empty outbox and request log, no faults, the real clock, and the signing key it
     /// started with (rotated keys are dropped from the JWKS). The URIs registered at start,
-    /// the API key and the client id stay; redirect URIs and CORS origins created over the API
-    /// go, and the JWT template is the seeded one again (or none).
+    /// the API key, the client id, and the webhook and action endpoints stay; redirect URIs and
+    /// CORS origins created over the API go, and the JWT template is the seeded one again (or
+    /// none).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

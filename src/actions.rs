@@ -48,6 +48,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::SecretString;
+use crate::organizations::Organization;
 use crate::user_management::{OrganizationMembership, User};
 use crate::webhooks::{WebhookError, Webhooks, millis};
 
@@ -177,7 +178,7 @@ pub struct AuthenticationAction {
     pub user: User,
     /// The organization being signed in to, if any.
     #[serde(default)]
-    pub organization: Option<ActionOrganization>,
+    pub organization: Option<Organization>,
     /// The user's membership of that organization, if any.
     #[serde(default)]
     pub organization_membership: Option<OrganizationMembership>,
@@ -236,20 +237,6 @@ pub struct UserData {
     #[serde(default)]
     pub last_name: Option<String>,
     /// Fields this version of the crate does not know (`object` among them).
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, Value>,
-}
-
-/// The organization of an authentication action (`object: "organization"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct ActionOrganization {
-    /// The organization id, `org_...`.
-    pub id: String,
-    /// Its name.
-    #[serde(default)]
-    pub name: String,
-    /// Its other fields (`domains`, `external_id`, `metadata`, ...), as sent.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -473,7 +460,9 @@ mod tests {
                       "email_verified": true, "created_at": "2026-12-04T10:00:00.000Z",
                       "updated_at": "2026-12-04T10:00:00.000Z" },
             "organization": { "object": "organization", "id": "org_1", "name": "Acme",
-                              "domains": [], "lookup_key": "k" },
+                              "domains": [], "lookup_key": "k",
+                              "created_at": "2026-12-04T10:00:00.000Z",
+                              "updated_at": "2026-12-04T10:00:00.000Z" },
             "organization_membership": { "object": "organization_membership", "id": "om_1",
                 "user_id": "user_1", "organization_id": "org_1", "role": { "slug": "member" },
                 "status": "active", "created_at": "2026-12-04T10:00:00.000Z",
@@ -496,10 +485,6 @@ mod tests {
         };
         assert_eq!(sign_in.user.email, "ada@example.com");
         assert_eq!(sign_in.organization.as_ref().unwrap().name, "Acme");
-        assert_eq!(
-            sign_in.organization.as_ref().unwrap().extra["lookup_key"],
-            "k"
-        );
         assert_eq!(
             sign_in.organization_membership.as_ref().unwrap().role.slug,
             "member"

@@ -33,10 +33,11 @@ use crate::user_management::{ApiKey, ApiKeyOwner};
 /// - **Bounded memory.** At most [`cache_capacity`](Self::cache_capacity) valid keys and as
 ///   many refused ones (default 10 000 each) are remembered; a flood of random keys evicts
 ///   refused verdicts, never grows the cache past that.
-/// - **Bounded calls.** At most [`max_validations`](Self::max_validations) keys not in the
-///   cache are validated per period (default 100 per second, in bursts of up to 100); past
-///   that, requests with unknown keys get a fast `503` with `Retry-After` while cached keys
-///   keep working. Concurrent requests with the same new key share one validation.
+/// - **Bounded calls.** At most [`max_validations`](Self::max_validations) keys not seen valid
+///   before are validated per period (default 20 per second, in bursts of up to 20); past
+///   that, requests with unknown keys get a fast `503` with `Retry-After` while known keys
+///   keep working, their verdicts renewed outside that budget. Concurrent requests with the
+///   same new key share one validation.
 /// - **Outages.** A validation is one attempt, no retries, bounded by
 ///   [`validation_timeout`](Self::validation_timeout) (default 3 s); when it fails (WorkOS
 ///   down, slow, or refusing the app's own API key) the request gets `503` at once, never the
@@ -71,7 +72,7 @@ impl Default for ApiKeys {
         ApiKeys {
             ttl: Duration::from_secs(30),
             capacity: 10_000,
-            burst: 100,
+            burst: 20,
             period: Duration::from_secs(1),
             timeout: Duration::from_secs(3),
         }
@@ -84,9 +85,10 @@ impl ApiKeys {
         Self::default()
     }
 
-    /// How long a verdict is trusted: the longest a deleted key keeps working (default 30 s).
+    /// How long a verdict is trusted: the longest a deleted key keeps working (default 30 s;
+    /// at most a day).
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
+        self.ttl = ttl.min(MAX_TTL);
         self
     }
 
@@ -97,8 +99,14 @@ impl ApiKeys {
         self
     }
 
-    /// At most `count` validations at WorkOS per `period` (a token bucket: bursts of up to
-    /// `count`, refilled evenly over `period`). Default: 100 per second.
+    /// At most `count` validations of keys not seen valid before at WorkOS per `period` (a
+    /// token bucket: bursts of up to `count`, refilled evenly over `period`). Default: 20 per
+    /// second. These calls count against the app's WorkOS rate limit together with its own
+    /// calls (refreshes, code exchanges), so keep the budget well below that limit: a flood of
+    /// made-up keys then costs at most this many calls. Renewing the verdict of a key that was
+    /// valid before is not limited by it (there are at most
+    /// [`cache_capacity`](Self::cache_capacity) such keys, each renewed once per
+    /// [`cache_ttl`](Self::cache_ttl)), so a flood never locks out the real machines.
     pub fn max_validations(mut self, count: u32, period: Duration) -> Self {
         self.burst = count;
         self.period = period.max(Duration::from_millis(1));
@@ -444,18 +452,20 @@ impl ApiKeyVerifier {
         }
         let digest = crate::digest::sha256(&[b"api-key\0", token.as_bytes()]);
         let now = self.clock.now();
-        if let Some((until, machine)) = lock(&self.valid).get(&digest)
-            && *until > now
-        {
-            return Ok(ApiKeyClient::clone(machine));
-        }
+        // A key in the valid cache, even past its verdict, is known: renewing it is not
+        // limited by the budget for unknown keys.
+        let known = match lock(&self.valid).get(&digest) {
+            Some((until, machine)) if *until > now => return Ok(ApiKeyClient::clone(machine)),
+            Some(_) => true,
+            None => false,
+        };
         if lock(&self.invalid)
             .get(&digest)
             .is_some_and(|until| *until > now)
         {
             return Err(Refusal::Invalid(INVALID));
         }
-        let flight = self.flight(digest, token, now)?;
+        let flight = self.flight(digest, token, now, known)?;
         match flight.await {
             Verdict::Valid(machine) => Ok(ApiKeyClient::clone(&machine)),
             Verdict::Invalid => Err(Refusal::Invalid(INVALID)),
@@ -472,6 +482,7 @@ impl ApiKeyVerifier {
         digest: [u8; 32],
         token: &str,
         now: SystemTime,
+        known: bool,
     ) -> Result<Flight, Refusal> {
         let mut flights = lock(&self.flights);
         if let Some(flight) = flights.get(&digest) {
@@ -484,7 +495,7 @@ impl ApiKeyVerifier {
         if lock(&self.down_until).is_some_and(|until| now < until) {
             return refuse();
         }
-        if !self.take_token(now) {
+        if !known && !self.take_token(now) {
             tracing::warn!(
                 "too many unknown API keys to validate; answering 503 until the budget refills"
             );
@@ -495,9 +506,11 @@ impl ApiKeyVerifier {
         let this = Arc::clone(self);
         let token = token.to_owned();
         let task = tokio::spawn(async move {
+            // Leaves the map however the task ends (a panic included), so that the key is
+            // validated again next time instead of sharing a dead flight forever.
+            let _leave = LeaveFlights(&this, digest);
             let verdict = this.validate(&token).await;
             this.remember(digest, &verdict);
-            lock(&this.flights).remove(&digest);
             verdict
         });
         let flight = async move { task.await.unwrap_or(Verdict::Unavailable) }
@@ -529,15 +542,19 @@ impl ApiKeyVerifier {
         let call = um.validate_api_key_once(token);
         let outcome = tokio::time::timeout(self.settings.timeout, call).await;
         match outcome {
+            Ok(Ok(Some(key))) if key.organization_id().is_empty() => {
+                tracing::warn!(
+                    api_key_id = %key.id,
+                    "WorkOS answered an API key without an organization; refusing it"
+                );
+                Verdict::Invalid
+            }
             Ok(Ok(Some(key))) => Verdict::Valid(Arc::new(ApiKeyClient::from_key(key))),
             Ok(Ok(None)) => Verdict::Invalid,
-            // WorkOS refusing the value itself (e.g. 422): not a key. Refusing the app's own
-            // credentials (401, 403), throttling or failing: nobody can tell.
-            Ok(Err(err))
-                if err.status().is_some_and(|s| {
-                    (400..500).contains(&s) && ![401, 403, 408, 429].contains(&s)
-                }) =>
-            {
+            // WorkOS refusing the value itself (400, 422): not a key. Anything else (the app's
+            // own credentials refused, throttling, a 404 from a wrong base URL or a proxy,
+            // failing): nobody can tell, and a real key must not be called revoked.
+            Ok(Err(err)) if matches!(err.status(), Some(400 | 422)) => {
                 tracing::debug!(error = %err, "WorkOS refused an API key value");
                 Verdict::Invalid
             }
@@ -561,7 +578,7 @@ impl ApiKeyVerifier {
 
     fn remember(&self, digest: [u8; 32], verdict: &Verdict) {
         let now = self.clock.now();
-        let until = now + self.settings.ttl;
+        let until = now.checked_add(self.settings.ttl).unwrap_or(now);
         let capacity = self.settings.capacity;
         match verdict {
             Verdict::Valid(machine) => {
@@ -590,6 +607,18 @@ impl ApiKeyVerifier {
                 *lock(&self.down_until) = Some(now + Duration::from_secs(1));
             }
         }
+    }
+}
+
+/// The longest [`ApiKeys::cache_ttl`].
+const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Removes a validation from the in-flight map when dropped.
+struct LeaveFlights<'a>(&'a ApiKeyVerifier, [u8; 32]);
+
+impl Drop for LeaveFlights<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.flights).remove(&self.1);
     }
 }
 

@@ -57,6 +57,13 @@ impl PathBuf {
                 .map_or(rest.len(), |e| start + e + 1);
             let name = &rest[start + 1..end.saturating_sub(1).max(start + 1)];
             match params.next() {
+                // `.` and `..` would be resolved as "this" and "the parent" segment, so an id
+                // of `..` would address another endpoint (e.g. a list instead of one item).
+                Some(&value) if value == "." || value == ".." => {
+                    invalid.get_or_insert_with(|| {
+                        format!("{name} is {value:?}: {route} needs a {name}, not a path segment")
+                    });
+                }
                 Some(value) if !value.trim().is_empty() => {
                     out.extend(utf8_percent_encode(value, SEGMENT));
                 }
@@ -397,6 +404,16 @@ mod tests {
         assert_eq!(
             invalid.as_deref(),
             Some("id is empty: /user_management/users/{id} needs a non-empty id")
+        );
+        for dots in [".", ".."] {
+            let (_, invalid) = PathBuf::fill("/user_management/users/{id}/sessions", &[dots]);
+            assert!(invalid.is_some_and(|m| m.contains("not a path segment")));
+        }
+        // Dots inside an id are plain characters.
+        let (path, invalid) = PathBuf::fill("/user_management/users/{id}", &["a..b"]);
+        assert_eq!(
+            (path.as_str(), invalid),
+            ("user_management/users/a..b", None)
         );
     }
 

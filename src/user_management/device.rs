@@ -39,6 +39,8 @@ use crate::client::{DeviceCodeError, DeviceCodeErrorKind, Endpoint, Error, Resul
 
 /// The polling interval when WorkOS names none (RFC 8628's default).
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+/// The shortest interval the poller waits, whatever the answer says.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// What each `slow_down` adds to the interval (RFC 8628).
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
@@ -289,7 +291,11 @@ impl PollDeviceAuthorization {
         // Time as the waits tell it, so that a `sleep_with` that returns at once still ends
         // at the expiry.
         let mut waited = Duration::ZERO;
-        let mut interval = self.interval;
+        // At least a second (an interval of 0 would poll back to back), and never past the
+        // codes' lifetime (a huge one would overflow the arithmetic below).
+        let mut interval = self
+            .interval
+            .clamp(MIN_INTERVAL, self.lifetime.max(MIN_INTERVAL));
         loop {
             let poll = self
                 .user_management
@@ -299,12 +305,14 @@ impl PollDeviceAuthorization {
                 Ok(auth) => return Ok(auth),
                 Err(err) => match err.device_code_error() {
                     Some(DeviceCodeErrorKind::AuthorizationPending) => {}
-                    Some(DeviceCodeErrorKind::SlowDown) => interval += SLOW_DOWN_STEP,
+                    Some(DeviceCodeErrorKind::SlowDown) => {
+                        interval = interval.saturating_add(SLOW_DOWN_STEP);
+                    }
                     _ => return Err(err),
                 },
             }
             let elapsed = started.elapsed().max(waited);
-            if elapsed + interval > self.lifetime {
+            if elapsed.saturating_add(interval) > self.lifetime {
                 return Err(Error::DeviceCode(Box::new(DeviceCodeError {
                     kind: DeviceCodeErrorKind::Expired,
                     message: format!(
@@ -320,7 +328,7 @@ impl PollDeviceAuthorization {
                 "device sign-in pending"
             );
             (self.sleep)(interval).await;
-            waited += interval;
+            waited = waited.saturating_add(interval);
         }
     }
 }

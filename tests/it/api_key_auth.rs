@@ -402,5 +402,51 @@ async fn a_flood_of_random_keys_is_bounded_in_calls_and_memory() {
     assert!(stats.cached_invalid <= 4, "{stats:?}");
     assert_eq!(stats.cached_valid, 1);
     assert_eq!(stats.validations, 12);
+
+    // Once the real key's verdict has expired, renewing it is not starved by the spent
+    // budget: machines keep working through a flood that outlasts the cache.
+    app.clock.advance(Duration::from_secs(31));
+    app.get("/api/reports", &key).await.assert_status_ok();
+    assert_eq!(app.validations(), 13);
+    app.get("/api/whoami", "sk_random_more_xxxxxxxxxxxxxxxxxxxx")
+        .await
+        .assert_status(StatusCode::SERVICE_UNAVAILABLE);
     support::assert_contract(&app.emulator);
+}
+
+#[tokio::test]
+async fn an_unexpected_workos_answer_is_a_503_never_a_revoked_key() {
+    // A 404 (a wrong base URL, a proxy) or a 409 says nothing about the key: calling it
+    // revoked would sign every machine out for a whole cache period.
+    let app = app(ApiKeys::new()).await;
+    let (_, key) = app.key("Real", &[]).await;
+    for status in [404, 409] {
+        let fault = app
+            .emulator
+            .inject_fault(Fault::new("/api_keys/validations").status(status));
+        let answer = app.get("/api/whoami", &key).await;
+        answer.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            answer.json::<Value>()["error"],
+            "api_key_validation_unavailable"
+        );
+        app.emulator.remove_fault(fault);
+        app.clock.advance(Duration::from_secs(2));
+    }
+    app.get("/api/whoami", &key).await.assert_status_ok();
+}
+
+#[tokio::test]
+async fn a_cache_ttl_too_large_to_add_is_capped_not_a_panic() {
+    // `cache_ttl(Duration::MAX)` once overflowed the expiry, killed the validation task and
+    // left its key answering 503 forever.
+    let app = app(ApiKeys::new().cache_ttl(Duration::MAX)).await;
+    let (_, key) = app.key("Long lived", &[]).await;
+    app.get("/api/whoami", &key).await.assert_status_ok();
+    app.get("/api/whoami", &key).await.assert_status_ok();
+    assert_eq!(app.validations(), 1, "the verdict was cached");
+    // Capped at a day.
+    app.clock.advance(Duration::from_secs(24 * 60 * 60 + 1));
+    app.get("/api/whoami", &key).await.assert_status_ok();
+    assert_eq!(app.validations(), 2);
 }

@@ -400,6 +400,39 @@ async fn the_poller_stops_at_the_expiry_even_if_nobody_says_so() {
 }
 
 #[tokio::test]
+async fn an_absurd_interval_from_the_server_neither_spins_nor_panics() {
+    let emulator = emulator().await;
+    let client = cli_client(&emulator);
+    // 0 would poll back to back: the poller waits at least a second. u64::MAX would overflow:
+    // it is capped at the lifetime, so the poller gives up at once.
+    for (interval, first_wait) in [(0, Some(1)), (u64::MAX, None)] {
+        let mut device = client.user_management().authorize_device().await.unwrap();
+        device.interval = Some(interval);
+        let waits = Arc::new(Mutex::new(Vec::new()));
+        let record = waits.clone();
+        let err = device_error(
+            client
+                .user_management()
+                .poll_device_authorization(&device)
+                .sleep_with(move |wait: Duration| {
+                    record.lock().unwrap().push(wait.as_secs());
+                    std::future::ready(())
+                })
+                .await,
+        );
+        // Pending (or slow_down) until the waits reach the lifetime: expired, by itself.
+        assert_eq!(err.device_code_error(), Some(DeviceCodeErrorKind::Expired));
+        let waits = waits.lock().unwrap().clone();
+        assert_eq!(
+            waits.first().copied(),
+            first_wait,
+            "interval {interval}: {waits:?}"
+        );
+        assert!(waits.iter().sum::<u64>() <= 300, "{waits:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_denied_sign_in_is_access_denied() {
     let emulator = Arc::new(emulator().await);
     let client = cli_client(&emulator);

@@ -97,6 +97,19 @@ async fn creating_a_user_reports_field_errors() {
     // An empty id is refused before any request is sent.
     let err = um.get_user("").await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    // So is `..`, which would otherwise resolve to the parent path: `DELETE
+    // /user_management/users/..` would be `DELETE /user_management/`.
+    let before = emulator.requests().len();
+    for dots in [".", ".."] {
+        let err = um.delete_user(dots).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+        let err = um
+            .list_sessions(dots, &Default::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    }
+    assert_eq!(emulator.requests().len(), before, "nothing was sent");
     support::assert_contract(&emulator);
 }
 

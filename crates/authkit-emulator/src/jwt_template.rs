@@ -20,6 +20,7 @@ const RESERVED: &[&str] = &[
     "iat",
     "exp",
     "nbf",
+    "auth_time",
     "org_id",
     "role",
     "roles",

@@ -605,7 +605,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
             format!("cannot listen on port {port} ({e}); choose another with PORT=<port>")
         })?;
     // Open the app on the callback's host: the session cookie belongs to that host.
-    let open = authkit.redirect_uri().origin().ascii_serialization();
+    let open = authkit.origin();
     tracing::info!("open {open}");
     // Sessions in memory; every minute, delete the expired ones (sign-ins never finished
     // expire after ten minutes, sessions after 7 days without a request).

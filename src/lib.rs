@@ -25,7 +25,8 @@
 //! | `redis` | no | `stores::redis`: a Redis session store that reconnects and fails fast, for apps on several machines |
 //! | `postgres` | no | `stores::postgres`: a PostgreSQL session store, likewise |
 //!
-//! Without default features only the client is compiled (reqwest, serde, tokio timers).
+//! Without default features only the client is compiled (hyper, rustls on `ring`, serde, tokio
+//! timers).
 //!
 //! ## Configuration from the environment
 //!
@@ -62,6 +63,7 @@ pub mod actions;
 mod axum;
 mod client;
 mod digest;
+mod http_url;
 pub mod organizations;
 mod secret;
 #[cfg(feature = "axum")]
@@ -77,6 +79,9 @@ pub mod testing;
 pub use client::{Client, ClientBuilder, ConfigError, Error, Result};
 pub use secret::SecretString;
 
+/// The TLS library under the client, for [`ClientBuilder::tls_config`].
+pub use rustls;
+
 #[cfg(feature = "axum")]
 pub use crate::axum::{AuthKit, AuthKitBuilder, AuthUser};
 #[cfg(feature = "axum")]
@@ -90,7 +95,7 @@ pub mod error {
     pub use crate::client::{
         ApiError, DeviceCodeError, DeviceCodeErrorKind, EmailVerificationRequired, FieldError,
         MfaChallenge, MfaEnrollment, OrganizationAuthenticationMethodsRequired,
-        OrganizationSelectionRequired, SsoRequired,
+        OrganizationSelectionRequired, SsoRequired, TransportError,
     };
 }
 

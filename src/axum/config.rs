@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::http_url::HttpUrl;
 use axum::response::{IntoResponse, Response};
-use url::Url;
 
 pub use super::extract::Unauthenticated;
 use crate::session::Clock;
@@ -71,7 +71,7 @@ pub struct AuthKit {
 pub(crate) struct Inner {
     /// The session core: client, clock, verifier, refreshes, counters.
     pub core: Arc<Core>,
-    pub redirect_uri: Url,
+    pub redirect_uri: HttpUrl,
     pub session_cookie: String,
     pub origins: super::csrf::Origins,
     pub prefix: String,
@@ -147,7 +147,7 @@ impl AuthKit {
     /// # unsafe { std::env::set_var("WORKOS_CLIENT_ID", "client_1"); }
     /// # unsafe { std::env::set_var("WORKOS_REDIRECT_URI", "http://localhost:3000/auth/callback"); }
     /// let authkit = authkit_axum::AuthKit::from_env()?;
-    /// assert_eq!(authkit.redirect_uri().as_str(), "http://localhost:3000/auth/callback");
+    /// assert_eq!(authkit.redirect_uri(), "http://localhost:3000/auth/callback");
     ///
     /// # unsafe { std::env::remove_var("WORKOS_REDIRECT_URI"); }
     /// let err = authkit_axum::AuthKit::from_env().unwrap_err();
@@ -169,8 +169,8 @@ impl AuthKit {
     }
 
     /// The callback URL WorkOS redirects to.
-    pub fn redirect_uri(&self) -> &Url {
-        &self.inner.redirect_uri
+    pub fn redirect_uri(&self) -> &str {
+        self.inner.redirect_uri.as_str()
     }
 
     /// The path of the sign-in route, e.g. `/auth/login`.
@@ -249,20 +249,23 @@ impl AuthKit {
         self.inner.origins.check(headers)
     }
 
-    /// The origin of the app, from the callback URL (e.g. `https://app.example.com`).
-    pub(crate) fn origin(&self) -> String {
-        self.inner.redirect_uri.origin().ascii_serialization()
+    /// The origin of the app, from the callback URL: scheme, lowercase host and port (unless
+    /// it is the default), as browsers send it in `Origin`.
+    ///
+    /// ```
+    /// # let client = authkit_axum::Client::builder().client_id("client_1").build().unwrap();
+    /// let authkit = authkit_axum::AuthKit::builder(client, "http://localhost:3000/auth/callback")
+    ///     .build()?;
+    /// assert_eq!(authkit.origin(), "http://localhost:3000");
+    /// # Ok::<(), authkit_axum::ConfigError>(())
+    /// ```
+    pub fn origin(&self) -> String {
+        self.inner.redirect_uri.origin()
     }
 }
 
-fn is_local_http(url: &Url) -> bool {
-    url.scheme() == "http"
-        && match url.host() {
-            Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        }
+fn is_local_http(url: &HttpUrl) -> bool {
+    !url.is_https() && url.is_loopback()
 }
 
 /// Configures an [`AuthKit`]. Every setting has a default except the client and the callback URL.
@@ -569,19 +572,15 @@ impl AuthKitBuilder {
 
     /// Checks the settings and builds the [`AuthKit`].
     pub fn build(self) -> Result<AuthKit, ConfigError> {
-        let redirect_uri = Url::parse(&self.redirect_uri).map_err(|e| ConfigError::Invalid {
-            name: "redirect_uri",
-            reason: format!(
-                "{:?} is not an absolute URL ({e}); use the full callback URL, e.g. http://localhost:3000/auth/callback",
-                self.redirect_uri
-            ),
-        })?;
-        if !matches!(redirect_uri.scheme(), "http" | "https") {
-            return Err(ConfigError::Invalid {
+        let redirect_uri = HttpUrl::parse(&self.redirect_uri).map_err(|reason| {
+            ConfigError::Invalid {
                 name: "redirect_uri",
-                reason: "the callback URL must be http(s)".into(),
-            });
-        }
+                reason: format!(
+                    "{:?} is not an absolute URL ({reason}); use the full callback URL, e.g. http://localhost:3000/auth/callback",
+                    self.redirect_uri
+                ),
+            }
+        })?;
         let prefix = self.prefix.trim_end_matches('/').to_owned();
         if !prefix.is_empty() && !prefix.starts_with('/') {
             return Err(ConfigError::Invalid {

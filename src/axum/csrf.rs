@@ -4,9 +4,9 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use url::Url;
 
 use crate::ConfigError;
+use crate::http_url::HttpUrl;
 
 /// The origins a state-changing request may come from: the app's own (from the callback URL)
 /// and the trusted ones (other hosts of the app, the public origin in front of a proxy).
@@ -16,8 +16,8 @@ pub(crate) struct Origins {
 }
 
 impl Origins {
-    pub(crate) fn new(own: &Url, trusted: Vec<String>) -> Result<Origins, ConfigError> {
-        let mut allowed = vec![own.origin().ascii_serialization()];
+    pub(crate) fn new(own: &HttpUrl, trusted: Vec<String>) -> Result<Origins, ConfigError> {
+        let mut allowed = vec![own.origin()];
         for origin in trusted {
             let parsed = checked_origin(&origin)?;
             if !allowed.contains(&parsed) {
@@ -63,27 +63,18 @@ fn checked_origin(origin: &str) -> Result<String, ConfigError> {
         name: "trusted_origin",
         reason,
     };
-    let url = Url::parse(origin.trim()).map_err(|e| {
+    let url = HttpUrl::parse(origin).map_err(|e| {
         invalid(format!(
-            "{origin:?} is not an origin ({e}); write scheme, host and port only, e.g. https://admin.example.com"
+            "{origin:?} is not an http(s) origin ({e}); write scheme, host and port only, e.g. https://admin.example.com"
         ))
     })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+    if !matches!(url.path(), "" | "/") || url.has_query() || origin.contains('#') {
         return Err(invalid(format!(
-            "{origin:?} is not an http(s) origin; e.g. https://admin.example.com"
+            "{origin:?} has more than an origin (a path, query or fragment); browsers send only scheme, host and port in Origin: use {}",
+            url.origin()
         )));
     }
-    if url.path() != "/"
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-    {
-        return Err(invalid(format!(
-            "{origin:?} has more than an origin (a path, query or user); browsers send only scheme, host and port in Origin: use {}",
-            url.origin().ascii_serialization()
-        )));
-    }
-    Ok(url.origin().ascii_serialization())
+    Ok(url.origin())
 }
 
 /// A state-changing request that did not come from the app's origin or a trusted one

@@ -366,7 +366,7 @@ pub(crate) fn reject_anonymous(ctx: &AuthContext, headers: &HeaderMap, uri: &Uri
         return AuthRejection::Unauthorized;
     }
     let return_to = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-    let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    let encoded: String = form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
     AuthRejection::Redirect(format!(
         "{}?return_to={encoded}",
         ctx.rejecting.sign_in_path

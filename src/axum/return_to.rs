@@ -41,15 +41,40 @@ pub(crate) fn is_local_path(target: &str) -> bool {
 /// Whether a browser resolving `target` against this site stays on it with a path that
 /// does not start with `//` (`/.//evil.com` and `/%2e%2e//evil.com` become `//evil.com`,
 /// which a path-normalizing redirect further on would turn into another host).
+///
+/// `target` starts with a single `/` and has no backslash or control character (checked
+/// before), so the browser keeps the host and only resolves the path's dot segments, as the
+/// URL standard's path state does: `.` and `%2e` are "this segment", `..`, `.%2e`, `%2e.`
+/// and `%2e%2e` "the parent" (never above the root).
 fn resolves_locally(target: &str) -> bool {
-    const BASE: &str = "http://app.invalid/";
-    let Ok(base) = url::Url::parse(BASE) else {
+    if !target.starts_with('/') || target.starts_with("//") || target.contains('\\') {
         return false;
-    };
-    match base.join(target) {
-        Ok(url) => url.origin() == base.origin() && !url.path().starts_with("//"),
-        Err(_) => false,
     }
+    let end = target.find(['?', '#']).unwrap_or(target.len());
+    let raw = &target[1..end];
+    let mut path: Vec<&str> = Vec::new();
+    let mut segments = raw.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        let lower = segment.to_ascii_lowercase();
+        match lower.as_str() {
+            ".." | ".%2e" | "%2e." | "%2e%2e" => {
+                path.pop();
+                if last {
+                    path.push("");
+                }
+            }
+            "." | "%2e" => {
+                if last {
+                    path.push("");
+                }
+            }
+            _ => path.push(segment),
+        }
+    }
+    // The path is `/` + the segments joined by `/`: it starts with `//` when the first
+    // segment is empty and another follows.
+    !(path.len() > 1 && path[0].is_empty())
 }
 
 /// `target` if it is a local path, else `None`. Non-ASCII characters are percent-encoded, so
@@ -84,6 +109,11 @@ mod tests {
             "/search?q=%20a",
             "/a/../b",
             "/next?url=//x",
+            "/a/..",
+            "/..",
+            "/a/./b/",
+            "/a//b",
+            "/a/.//b",
         ] {
             assert!(is_local_path(ok), "{ok}");
         }
@@ -102,6 +132,11 @@ mod tests {
             "/%2e%2e//evil.com",
             "/a/..//evil.com",
             "/%2E/%2F/evil.com",
+            "/..//evil.com",
+            "/%2e%2E//evil.com",
+            "/a/.%2e//evil.com",
+            "/a/b/../..//evil.com",
+            "/./%2e/..//evil.com",
             "",
         ] {
             assert!(!is_local_path(bad), "{bad}");

@@ -60,7 +60,7 @@ impl AuthKit {
 /// axum's plain-text 400, bypassing the error page and the app's hook).
 fn query_params(raw: Option<&str>, names: &[&str]) -> Vec<Option<String>> {
     let mut found = vec![None; names.len()];
-    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+    for (name, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         if let Some(i) = names.iter().position(|n| *n == name)
             && found[i].is_none()
         {

@@ -110,7 +110,7 @@ impl fmt::Display for SignInUrl {
         if self.params.is_empty() {
             return f.write_str(&self.route);
         }
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let mut query = form_urlencoded::Serializer::new(String::new());
         for (name, value) in &self.params {
             query.append_pair(name, value);
         }

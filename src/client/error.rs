@@ -81,9 +81,9 @@ pub enum Error {
         endpoint: String,
         /// How many attempts were made.
         attempts: u32,
-        /// The underlying error (its URL removed).
+        /// What failed: [`TransportError::is_connect`] tells whether a connection was made.
         #[source]
-        source: reqwest::Error,
+        source: TransportError,
     },
     /// WorkOS answered with a body this client could not understand.
     #[error(
@@ -99,6 +99,118 @@ pub enum Error {
         /// The first bytes of the body, with anything that looks like a token removed.
         excerpt: String,
     },
+}
+
+/// Why a request to WorkOS got no complete response: no connection (DNS, refused, TLS, proxy),
+/// a connection lost during the exchange, or a response body cut short.
+///
+/// It holds neither the URL nor any header, so it is safe to log; its
+/// [`source`](std::error::Error::source) chain has the details (for example rustls'
+/// `InvalidCertificate`).
+///
+/// ```
+/// # async fn run(client: authkit_axum::Client) {
+/// use authkit_axum::Error;
+///
+/// if let Err(Error::Transport { source, .. }) = client.user_management().get_jwks().await {
+///     if source.is_connect() {
+///         eprintln!("WorkOS is unreachable from here: {source}");
+///     }
+/// }
+/// # }
+/// ```
+pub struct TransportError {
+    kind: TransportKind,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransportKind {
+    Connect,
+    Request,
+    Body,
+}
+
+impl TransportError {
+    pub(crate) fn new(
+        kind: TransportKind,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    ) -> TransportError {
+        TransportError { kind, source }
+    }
+
+    /// No connection was made (name resolution, connection refused, TLS handshake, proxy
+    /// tunnel), so the request never reached WorkOS.
+    pub fn is_connect(&self) -> bool {
+        self.kind == TransportKind::Connect
+    }
+
+    /// The response's status and headers arrived, its body did not (connection reset, cut
+    /// short).
+    pub fn is_body(&self) -> bool {
+        self.kind == TransportKind::Body
+    }
+
+    /// The TLS layer refused the connection (an untrusted or expired certificate, no common
+    /// protocol version).
+    pub fn is_tls(&self) -> bool {
+        self.chain()
+            .any(|err| err.downcast_ref::<rustls::Error>().is_some())
+    }
+
+    /// Whether a connection attempt ran out of time (the connect timeout).
+    pub(crate) fn timed_out(&self) -> bool {
+        self.chain().any(|err| {
+            err.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        })
+    }
+
+    /// The causes, outermost first. An `io::Error` wrapping another error is followed into
+    /// that error (its own `source` skips it).
+    fn chain(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+        let first: &(dyn std::error::Error + 'static) = &*self.source;
+        std::iter::successors(Some(first), |err| {
+            match err
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => err.source(),
+            }
+        })
+    }
+}
+
+impl std::fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransportError")
+            .field("kind", &self.kind)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl std::fmt::Display for TransportError {
+    /// What failed, then the innermost cause (e.g. `connection refused`); the whole chain is
+    /// in [`source`](std::error::Error::source).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.kind {
+            TransportKind::Connect => "could not connect",
+            TransportKind::Request => "the connection failed during the request",
+            TransportKind::Body => "the response was cut short",
+        })?;
+        if let Some(cause) = self.chain().last() {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
 }
 
 /// A configuration problem found while building a [`Client`](crate::Client).

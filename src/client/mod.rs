@@ -2,19 +2,19 @@
 
 mod error;
 mod pagination;
+mod pool;
 mod tls;
 mod transport;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::HeaderValue;
-use url::Url;
+use http::HeaderValue;
 
 pub use error::{
     ApiError, ConfigError, DeviceCodeError, DeviceCodeErrorKind, EmailVerificationRequired, Error,
     FieldError, MfaChallenge, MfaEnrollment, OrganizationAuthenticationMethodsRequired,
-    OrganizationSelectionRequired, SsoRequired,
+    OrganizationSelectionRequired, SsoRequired, TransportError,
 };
 pub(crate) use pagination::paginate;
 pub use pagination::{ListMetadata, Order, Page, PageParams};
@@ -42,7 +42,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///     .client_id("client_123")
 ///     .build()
 ///     .expect("valid configuration");
-/// assert_eq!(client.base_url().as_str(), "https://api.workos.com/");
+/// assert_eq!(client.base_url(), "https://api.workos.com/");
 /// assert_eq!(client.client_id(), "client_123");
 /// // The key never shows in debug output.
 /// assert!(!format!("{client:?}").contains("sk_test_123"));
@@ -53,8 +53,9 @@ pub struct Client {
 }
 
 pub(crate) struct Inner {
-    pub(crate) http: reqwest::Client,
-    pub(crate) base_url: Url,
+    pub(crate) http: pool::HttpClient,
+    /// Ends with `/`: API paths are appended to it.
+    pub(crate) base_url: String,
     pub(crate) api_key: Option<SecretString>,
     pub(crate) client_id: String,
     pub(crate) max_retries: u32,
@@ -71,7 +72,7 @@ pub(crate) struct Inner {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url.as_str())
+            .field("base_url", &self.inner.base_url)
             .field("client_id", &self.inner.client_id)
             .field("api_key", &self.inner.api_key)
             .field("max_retries", &self.inner.max_retries)
@@ -108,8 +109,8 @@ impl Client {
         Organizations::new(self.clone())
     }
 
-    /// The API base URL, e.g. `https://api.workos.com/`.
-    pub fn base_url(&self) -> &Url {
+    /// The API base URL, ending with `/`, e.g. `https://api.workos.com/`.
+    pub fn base_url(&self) -> &str {
         &self.inner.base_url
     }
 
@@ -154,7 +155,9 @@ pub struct ClientBuilder {
     retry_base_delay: Option<Duration>,
     max_retry_delay: Option<Duration>,
     user_agent: Option<String>,
-    http: Option<reqwest::Client>,
+    connect_timeout: Option<Duration>,
+    proxy: Option<pool::Proxy>,
+    tls: Option<rustls::ClientConfig>,
     idempotency_keys: Option<bool>,
 }
 
@@ -215,9 +218,16 @@ impl ClientBuilder {
         self
     }
 
-    /// The timeout of each attempt. Default: 60 s. Ignored when [`http_client`](Self::http_client) is given.
+    /// The time limit of each attempt, from sending the request to the end of the response
+    /// body. Default: 60 s.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The time limit of opening a TCP connection. Default: 10 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
         self
     }
 
@@ -253,10 +263,60 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses the caller's own `reqwest::Client` (proxies, TLS settings, connection pool).
-    /// Its own timeout then applies; the user agent is still sent with every request.
-    pub fn http_client(mut self, http: reqwest::Client) -> Self {
-        self.http = Some(http);
+    /// Sends HTTPS requests through this HTTP proxy (a CONNECT tunnel), e.g.
+    /// `http://proxy.internal:3128` or `http://user:password@proxy.internal:3128`.
+    ///
+    /// By default the proxy comes from `HTTPS_PROXY` (or `ALL_PROXY`), skipping the hosts
+    /// listed in `NO_PROXY`. Only `http://` proxies are supported, and plain-HTTP base URLs (a
+    /// local emulator) are always reached directly.
+    ///
+    /// ```
+    /// let client = authkit_axum::Client::builder()
+    ///     .client_id("client_123")
+    ///     .proxy("http://proxy.internal:3128")
+    ///     .build()?;
+    /// # Ok::<(), authkit_axum::ConfigError>(())
+    /// ```
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(pool::Proxy::Url(url.into()));
+        self
+    }
+
+    /// Connects directly, whatever `HTTPS_PROXY` and `ALL_PROXY` say.
+    pub fn no_proxy(mut self) -> Self {
+        self.proxy = Some(pool::Proxy::Off);
+        self
+    }
+
+    /// Replaces the TLS settings: by default rustls on the `ring` provider, verifying
+    /// certificates with the platform's verifier (the operating system's trust store). Give
+    /// your own to trust a private certificate authority, say, or to present a client
+    /// certificate. The ALPN protocols are set by the client (HTTP/1.1).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use authkit_axum::rustls;
+    ///
+    /// # fn ca_der() -> Vec<u8> { Vec::new() }
+    /// let mut roots = rustls::RootCertStore::empty();
+    /// # if false {
+    /// roots.add(rustls::pki_types::CertificateDer::from(ca_der()))?;
+    /// # }
+    /// let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+    ///     rustls::crypto::ring::default_provider(),
+    /// ))
+    /// .with_safe_default_protocol_versions()?
+    /// .with_root_certificates(roots)
+    /// .with_no_client_auth();
+    /// let client = authkit_axum::Client::builder()
+    ///     .client_id("client_123")
+    ///     .base_url("https://workos.internal.example")
+    ///     .tls_config(tls)
+    ///     .build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
+        self.tls = Some(config);
         self
     }
 
@@ -311,24 +371,23 @@ impl ClientBuilder {
                 Some(value)
             }
         };
-        let http = match self.http {
-            Some(http) => http,
-            None => {
-                let tls = tls::client_config().map_err(|reason| ConfigError::Invalid {
-                    name: "http_client",
-                    reason,
-                })?;
-                reqwest::Client::builder()
-                    .timeout(self.timeout.unwrap_or(Duration::from_secs(60)))
-                    .connect_timeout(Duration::from_secs(10))
-                    .tls_backend_preconfigured(tls)
-                    .build()
-                    .map_err(|e| ConfigError::Invalid {
-                        name: "http_client",
-                        reason: format!("could not build the HTTP client: {e}"),
-                    })?
-            }
+        let tls = match self.tls {
+            Some(tls) => tls,
+            None => tls::client_config().map_err(|reason| ConfigError::Invalid {
+                name: "tls_config",
+                reason,
+            })?,
         };
+        let http = pool::HttpClient::new(pool::Settings {
+            tls,
+            timeout: self.timeout.unwrap_or(Duration::from_secs(60)),
+            connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(10)),
+            proxy: self.proxy.unwrap_or(pool::Proxy::FromEnv),
+        })
+        .map_err(|reason| ConfigError::Invalid {
+            name: "proxy",
+            reason,
+        })?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -346,27 +405,17 @@ impl ClientBuilder {
     }
 }
 
-/// Parses and normalizes an API base URL; `name` is the setting or variable it came from.
-fn parse_base_url(raw: &str, name: &'static str) -> Result<Url, ConfigError> {
-    let mut base_url = Url::parse(raw.trim()).map_err(|e| ConfigError::Invalid {
+/// Parses and normalizes an API base URL (scheme, lowercase host, non-default port and path,
+/// ending with `/`; query and fragment dropped); `name` is the setting or variable it came
+/// from.
+fn parse_base_url(raw: &str, name: &'static str) -> Result<String, ConfigError> {
+    let url = crate::http_url::HttpUrl::parse(raw).map_err(|reason| ConfigError::Invalid {
         name,
         reason: format!(
-            "{raw:?} is not an absolute URL ({e}); expected e.g. https://api.workos.com"
+            "{raw:?} is not an absolute URL ({reason}); expected an http(s) URL such as https://api.workos.com"
         ),
     })?;
-    if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
-        return Err(ConfigError::Invalid {
-            name,
-            reason: format!("{raw:?} must be an http(s) URL such as https://api.workos.com"),
-        });
-    }
-    if !base_url.path().ends_with('/') {
-        let path = format!("{}/", base_url.path());
-        base_url.set_path(&path);
-    }
-    base_url.set_query(None);
-    base_url.set_fragment(None);
-    Ok(base_url)
+    Ok(url.as_base())
 }
 
 #[cfg(test)]
@@ -403,9 +452,7 @@ mod tests {
             }
         ));
         assert_eq!(
-            parse_base_url("https://x.test/a/b", "base_url")
-                .unwrap()
-                .as_str(),
+            parse_base_url("https://x.test/a/b", "base_url").unwrap(),
             "https://x.test/a/b/"
         );
     }

@@ -1,16 +1,15 @@
-//! HTTPS for the client's default HTTP connection pool: rustls on the `ring` crypto provider,
-//! with the platform's certificate verifier (the operating system's trust store, as reqwest
-//! verifies by default).
+//! HTTPS for the client's connection pool ([`super::pool`]): rustls on the `ring` crypto
+//! provider, with the platform's certificate verifier (the operating system's trust store).
 //!
-//! The provider is chosen here and handed to reqwest, rather than taken from reqwest's default
-//! (`aws-lc-rs`, a C library whose build is most of a small app's build time) or from the
-//! process-wide default (which would make the client depend on what else the app installed).
-//! An app that wants other TLS settings passes its own `reqwest::Client` to
-//! [`ClientBuilder::http_client`](super::ClientBuilder::http_client).
+//! The provider is chosen here rather than taken from rustls' default (`aws-lc-rs`, a C
+//! library whose build is most of a small app's build time) or from the process-wide default
+//! (which would make the client depend on what else the app installed). An app that wants
+//! other TLS settings passes its own configuration to
+//! [`ClientBuilder::tls_config`](super::ClientBuilder::tls_config).
 
 use std::sync::Arc;
 
-/// The TLS configuration of the default HTTP client.
+/// The default TLS configuration.
 pub(crate) fn client_config() -> Result<rustls::ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = rustls_platform_verifier::Verifier::new(provider.clone())

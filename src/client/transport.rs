@@ -3,17 +3,20 @@
 
 use std::time::{Duration, Instant};
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use rand::Rng;
-use reqwest::Method;
-use reqwest::header::{
+use bytes::Bytes;
+use http::header::{
     ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT,
 };
+use http::{Method, Request, Uri};
+use http_body_util::Full;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use super::error::{Error, excerpt, from_response};
+use super::error::{Error, TransportError, excerpt, from_response};
+use super::pool::{Failure, Response};
 use super::{Client, Result};
 
 /// Characters left as they are in a path segment: RFC 3986 unreserved.
@@ -199,24 +202,30 @@ impl Client {
         } = endpoint;
         let (auth, retries) = (*auth, *retries);
         let inner = &self.inner;
-        let mut url = inner
-            .base_url
-            .join(path)
-            .map_err(|e| Error::InvalidInput(format!("{name}: bad path ({e})")))?;
+        let mut target = format!("{}{path}", inner.base_url);
         if !query.is_empty() {
-            url.query_pairs_mut()
-                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+            target.push('?');
+            target.push_str(
+                &form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())))
+                    .finish(),
+            );
         }
-        let idempotency_key =
-            (*method == Method::POST && inner.idempotency_keys).then(new_idempotency_key);
+        let uri: Uri = target
+            .parse()
+            .map_err(|e| Error::InvalidInput(format!("{name}: bad path ({e})")))?;
+        let body = body.map(Bytes::from);
+        let idempotency_key = (*method == Method::POST && inner.idempotency_keys)
+            .then(new_idempotency_key)
+            .and_then(|key| HeaderValue::try_from(key).ok());
         // A POST without an idempotency key may only be replayed when it never reached WorkOS.
         let replay_safe = *method != Method::POST || idempotency_key.is_some();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let mut request = inner
-                .http
-                .request(method.clone(), url.clone())
+            let mut request = Request::builder()
+                .method(method.clone())
+                .uri(uri.clone())
                 .header(USER_AGENT, inner.user_agent.clone())
                 .header(ACCEPT, HeaderValue::from_static("application/json"));
             if let Some(value) = inner.authorization.as_ref().filter(|_| auth) {
@@ -225,31 +234,25 @@ impl Client {
             if let Some(key) = &idempotency_key {
                 request = request.header("Idempotency-Key", key.clone());
             }
-            if let Some(body) = &body {
-                request = request
+            let request = match &body {
+                Some(body) => request
                     .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                    .body(body.clone());
+                    .body(Full::new(body.clone())),
+                None => request.body(Full::new(Bytes::new())),
             }
+            .map_err(|e| Error::InvalidInput(format!("{name}: {e}")))?;
             let started = Instant::now();
             let retries_left = retries && attempt <= inner.max_retries;
-            match request.send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let success = response.status().is_success();
-                    // Only what is needed from the headers: no copy of the whole map.
-                    let request_id = header_str(response.headers(), "x-request-id");
-                    let retry_after = (!success)
-                        .then(|| retry_after(response.headers()))
-                        .flatten();
-                    let bytes = match response.bytes().await {
-                        Ok(bytes) => Vec::from(bytes),
-                        Err(source) if retries_left && replay_safe => {
-                            tracing::warn!(attempt, error = %DisplayNoUrl(&source), "reading the WorkOS response failed; retrying");
-                            tokio::time::sleep(self.backoff(attempt, None)).await;
-                            continue;
-                        }
-                        Err(source) => return Err(failure(name, attempt, source)),
-                    };
+            match inner.http.send(request).await {
+                Ok(Response {
+                    status,
+                    headers,
+                    body: bytes,
+                }) => {
+                    let success = status.is_success();
+                    let status = status.as_u16();
+                    let request_id = header_str(&headers, "x-request-id");
+                    let retry_after = (!success).then(|| retry_after(&headers)).flatten();
                     if success {
                         tracing::debug!(
                             status,
@@ -258,7 +261,7 @@ impl Client {
                             request_id = request_id.as_deref(),
                             "WorkOS call succeeded"
                         );
-                        return Ok((status, bytes));
+                        return Ok((status, Vec::from(bytes)));
                     }
                     let transient = matches!(status, 408 | 429) || status >= 500;
                     if transient && retries_left && replay_safe {
@@ -287,16 +290,26 @@ impl Client {
                     }
                     return Err(error);
                 }
-                Err(source) => {
+                Err(failure) => {
                     // A refused connection never reached WorkOS, so even a bare POST is safe to repeat.
-                    let may_retry = retries_left && (replay_safe || source.is_connect());
-                    if may_retry {
+                    let never_sent =
+                        matches!(&failure, Failure::Transport(err) if err.is_connect());
+                    if retries_left && (replay_safe || never_sent) {
                         let delay = self.backoff(attempt, None);
-                        tracing::warn!(attempt, timeout = source.is_timeout(), error = %DisplayNoUrl(&source), "WorkOS call could not complete; retrying");
+                        match &failure {
+                            Failure::Timeout => {
+                                tracing::warn!(attempt, "WorkOS call timed out; retrying")
+                            }
+                            Failure::Transport(err) => tracing::warn!(
+                                attempt,
+                                error = %err,
+                                "WorkOS call could not complete; retrying"
+                            ),
+                        }
                         tokio::time::sleep(delay).await;
                         continue;
                     }
-                    return Err(failure(name, attempt, source));
+                    return Err(failed(name, attempt, failure));
                 }
             }
         }
@@ -318,39 +331,22 @@ impl Client {
     }
 }
 
-struct DisplayNoUrl<'a>(&'a reqwest::Error);
-
-impl std::fmt::Display for DisplayNoUrl<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut err: &dyn std::error::Error = self.0;
-        write!(f, "{}", strip_url(&err.to_string()))?;
-        while let Some(source) = err.source() {
-            write!(f, ": {source}")?;
-            err = source;
-        }
-        Ok(())
-    }
-}
-
-fn strip_url(text: &str) -> String {
-    match text.find(" for url (") {
-        Some(i) => text[..i].to_owned(),
-        None => text.to_owned(),
-    }
-}
-
 /// The error for a request that got no (complete) response: a timeout, or a transport failure.
-fn failure(name: &str, attempts: u32, source: reqwest::Error) -> Error {
-    if source.is_timeout() {
-        return Error::Timeout {
+fn failed(name: &str, attempts: u32, failure: Failure) -> Error {
+    match failure {
+        Failure::Timeout => Error::Timeout {
             endpoint: name.to_owned(),
             attempts,
-        };
+        },
+        Failure::Transport(source) => transport_error(name, attempts, source),
     }
+}
+
+fn transport_error(name: &str, attempts: u32, source: TransportError) -> Error {
     Error::Transport {
         endpoint: name.to_owned(),
         attempts,
-        source: source.without_url(),
+        source,
     }
 }
 

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use url::Url;
 
 use super::UserManagement;
 use crate::SecretString;
@@ -336,34 +335,34 @@ impl UserManagement {
     /// let url = client.user_management().get_authorization_url(
     ///     &AuthorizationUrl::new("https://app.example.com/callback").state("xyz").pkce(&pkce),
     /// )?;
-    /// assert!(url.as_str().starts_with(
+    /// assert!(url.starts_with(
     ///     "https://api.workos.com/user_management/authorize?client_id=client_123&redirect_uri="
     /// ));
-    /// assert!(url.query_pairs().any(|(k, v)| k == "code_challenge_method" && v == "S256"));
+    /// assert!(url.ends_with("&code_challenge_method=S256"));
     /// # Ok::<(), authkit_axum::Error>(())
     /// ```
-    pub fn get_authorization_url(&self, params: &AuthorizationUrl) -> Result<Url> {
-        let redirect = Url::parse(params.redirect_uri.trim()).map_err(|e| {
-            Error::InvalidInput(format!(
-                "redirect_uri {:?} is not an absolute URL ({e}); expected e.g. https://app.example.com/auth/callback",
+    pub fn get_authorization_url(&self, params: &AuthorizationUrl) -> Result<String> {
+        let redirect = params.redirect_uri.trim();
+        if let Err(reason) = check_absolute(redirect) {
+            return Err(Error::InvalidInput(format!(
+                "redirect_uri {:?} is not an absolute URL ({reason}); expected e.g. https://app.example.com/auth/callback",
                 params.redirect_uri
-            ))
-        })?;
+            )));
+        }
         if params.screen_hint.is_some() && !params.sign_in_with.allows_screen_hint() {
             return Err(Error::InvalidInput(
                 "screen_hint only applies to AuthKit; remove it or sign in with SignInWith::AuthKit"
                     .into(),
             ));
         }
-        let mut url = self
-            .client
-            .base_url()
-            .join("user_management/authorize")
-            .map_err(|e| Error::InvalidInput(format!("cannot build the authorize URL: {e}")))?;
+        let prefix = format!("{}user_management/authorize?", self.client.base_url());
+        let start = prefix.len();
+        let mut q = form_urlencoded::Serializer::for_suffix(prefix, start);
         {
-            let mut q = url.query_pairs_mut();
             q.append_pair("client_id", self.client.client_id());
-            q.append_pair("redirect_uri", redirect.as_str());
+            let redirect: String =
+                percent_encoding::utf8_percent_encode(redirect, UNSAFE).collect();
+            q.append_pair("redirect_uri", &redirect);
             q.append_pair("response_type", "code");
             match &params.sign_in_with {
                 SignInWith::AuthKit => {
@@ -409,6 +408,37 @@ impl UserManagement {
                 q.append_pair("code_challenge_method", "S256");
             }
         }
-        Ok(url)
+        Ok(q.finish())
     }
 }
+
+/// Whether `uri` is absolute: a scheme (a letter, then letters, digits, `+`, `-` or `.`), a
+/// colon and more; without spaces or control characters. Native apps use schemes of their own
+/// (`myapp://callback`), so any scheme is accepted.
+fn check_absolute(uri: &str) -> std::result::Result<(), &'static str> {
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return Err("no scheme");
+    };
+    let mut chars = scheme.chars();
+    let scheme_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return Err("no scheme");
+    }
+    if rest.is_empty() || rest == "//" {
+        return Err("nothing after the scheme");
+    }
+    if uri.chars().any(char::is_control) {
+        return Err("control characters");
+    }
+    Ok(())
+}
+
+/// Characters a URL cannot hold as they are (spaces, quotes, angle brackets, backticks and,
+/// by `utf8_percent_encode` itself, anything outside ASCII), percent-encoded as browsers do.
+const UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`');

@@ -3,7 +3,6 @@
 
 use futures_core::Stream;
 use serde::{Deserialize, Serialize};
-use url::Url;
 
 use super::{Impersonator, Timestamp, UserManagement};
 use crate::Error;
@@ -162,24 +161,23 @@ impl UserManagement {
     /// ```
     /// # fn run(um: authkit_axum::user_management::UserManagement) -> Result<(), authkit_axum::Error> {
     /// let url = um.get_logout_url("session_01H", Some("https://app.example.com/"))?;
-    /// assert!(url.as_str().contains("/user_management/sessions/logout?session_id=session_01H"));
+    /// assert!(url.contains("/user_management/sessions/logout?session_id=session_01H"));
     /// # Ok(()) }
     /// ```
-    pub fn get_logout_url(&self, session_id: &str, return_to: Option<&str>) -> Result<Url> {
+    pub fn get_logout_url(&self, session_id: &str, return_to: Option<&str>) -> Result<String> {
         if session_id.trim().is_empty() {
             return Err(Error::InvalidInput(
                 "session_id is empty: the logout URL needs the access token's sid claim".into(),
             ));
         }
-        let mut url = self.endpoint_url(&["user_management", "sessions", "logout"])?;
-        {
-            let mut query = url.query_pairs_mut();
-            query.append_pair("session_id", session_id);
-            if let Some(return_to) = return_to {
-                query.append_pair("return_to", return_to);
-            }
+        let prefix = format!("{}user_management/sessions/logout?", self.client.base_url());
+        let start = prefix.len();
+        let mut query = form_urlencoded::Serializer::for_suffix(prefix, start);
+        query.append_pair("session_id", session_id);
+        if let Some(return_to) = return_to {
+            query.append_pair("return_to", return_to);
         }
-        Ok(url)
+        Ok(query.finish())
     }
 
     /// Revokes a session: its refresh tokens stop working (access tokens already issued stay
@@ -197,14 +195,11 @@ impl UserManagement {
     }
 
     /// The JWKS URL of this client: `{base}/sso/jwks/{client_id}`.
-    pub fn get_jwks_url(&self) -> Url {
-        let mut url = self.client.base_url().clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments
-                .pop_if_empty()
-                .extend(["sso", "jwks", self.client.client_id()]);
-        }
-        url
+    pub fn get_jwks_url(&self) -> String {
+        // The client id was checked at build time: no `/`, `?`, `#` or spaces.
+        let id: String =
+            percent_encoding::utf8_percent_encode(self.client.client_id(), JWKS_SEGMENT).collect();
+        format!("{}sso/jwks/{id}", self.client.base_url())
     }
 
     /// Fetches the keys that sign access tokens. `GET /sso/jwks/{client_id}`, sent without
@@ -240,14 +235,18 @@ impl UserManagement {
             async move { um.list_sessions(&user_id, &ListSessions { page }).await }
         })
     }
-
-    /// `{base}/a/b/c` with each segment percent-encoded.
-    fn endpoint_url(&self, segments: &[&str]) -> Result<Url> {
-        let mut url = self.client.base_url().clone();
-        url.path_segments_mut()
-            .map_err(|()| Error::InvalidInput("the base URL cannot have a path".into()))?
-            .pop_if_empty()
-            .extend(segments);
-        Ok(url)
-    }
 }
+
+/// What a path segment leaves as it is: RFC 3986's unreserved characters and sub-delimiters.
+const JWKS_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');

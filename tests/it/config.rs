@@ -119,17 +119,17 @@ fn a_bad_base_url_names_the_setting_and_an_example() {
 #[test]
 fn base_urls_are_normalized() {
     let default = builder().build().unwrap();
-    assert_eq!(default.base_url().as_str(), "https://api.workos.com/");
+    assert_eq!(default.base_url(), "https://api.workos.com/");
     let nested = builder()
         .base_url(" http://127.0.0.1:4100/workos?x=1#frag ")
         .build()
         .unwrap();
-    assert_eq!(nested.base_url().as_str(), "http://127.0.0.1:4100/workos/");
+    assert_eq!(nested.base_url(), "http://127.0.0.1:4100/workos/");
     let slash = builder()
         .base_url("http://localhost:4100/")
         .build()
         .unwrap();
-    assert_eq!(slash.base_url().as_str(), "http://localhost:4100/");
+    assert_eq!(slash.base_url(), "http://localhost:4100/");
 }
 
 /// All environment changes live in this one test so that no two tests race on them.
@@ -180,7 +180,7 @@ async fn from_env_names_each_missing_variable() {
     // Without WORKOS_BASE_URL the client talks to WorkOS itself.
     set("WORKOS_BASE_URL", None);
     let client = Client::from_env().unwrap();
-    assert_eq!(client.base_url().as_str(), "https://api.workos.com/");
+    assert_eq!(client.base_url(), "https://api.workos.com/");
 
     // Surrounding spaces are trimmed; the client works against the emulator.
     set(
@@ -201,10 +201,7 @@ async fn from_env_names_each_missing_variable() {
         .max_retries(0)
         .build()
         .unwrap();
-    assert_eq!(
-        client.base_url().as_str(),
-        format!("{}/", emulator.base_url())
-    );
+    assert_eq!(client.base_url(), format!("{}/", emulator.base_url()));
 
     set("WORKOS_API_KEY", None);
     set("WORKOS_CLIENT_ID", None);

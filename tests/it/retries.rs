@@ -450,10 +450,13 @@ async fn an_unreachable_server_is_a_transport_error_naming_the_endpoint() {
         .unwrap_err();
     match &err {
         Error::Transport {
-            endpoint, attempts, ..
+            endpoint,
+            attempts,
+            source,
         } => {
             assert_eq!(endpoint, "GET /user_management/users/{id}");
             assert_eq!(*attempts, 2);
+            assert!(source.is_connect() && !source.is_tls(), "{source:?}");
         }
         other => panic!("expected a transport error, got {other:?}"),
     }

@@ -1,12 +1,11 @@
 //! [`WorkosAction`]: the extractor of an AuthKit action route.
 
-use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::actions::{Action, ActionError, ActionResponse, Actions, SIGNATURE_HEADER};
+use crate::actions::{Action, ActionError, ActionResponse, Actions};
 use crate::webhooks::WebhookError;
 
 /// A verified AuthKit action request: the extractor checks the `WorkOS-Signature` header over
@@ -96,14 +95,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let actions = Actions::from_ref(state);
-        let signature = request
-            .headers()
-            .get(SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let (signature, body) = super::webhook::signed_body(request, state).await?;
         let Some(signature) = signature else {
             let missing = ActionError::Signature(WebhookError::MissingSignature);
             return Err(ActionRejection(missing).into_response());

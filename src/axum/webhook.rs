@@ -72,14 +72,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let webhooks = Webhooks::from_ref(state);
-        let signature = request
-            .headers()
-            .get(SIGNATURE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let (signature, body) = signed_body(request, state).await?;
         let Some(signature) = signature else {
             return Err(WebhookRejection(WebhookError::MissingSignature).into_response());
         };
@@ -88,4 +81,21 @@ where
             .map(WorkosWebhook)
             .map_err(|err| WebhookRejection(err).into_response())
     }
+}
+
+/// The `WorkOS-Signature` header (if present and text) and the raw body of a signed request
+/// from WorkOS: what webhook deliveries and action requests are verified over.
+pub(crate) async fn signed_body<S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<(Option<String>, Bytes), Response> {
+    let signature = request
+        .headers()
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = Bytes::from_request(request, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((signature, body))
 }
